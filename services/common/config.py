@@ -1,0 +1,86 @@
+"""Configuration from environment variables, in one place.
+
+Every setting the platform reads is named here, so README's configuration table and the
+code cannot drift apart. Each service container gets a plain dict (nameko's config) built
+by :func:`service_config`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+SERVICES = ("requests", "volunteers", "notifications", "surveys", "gateway")
+
+DEFAULTS: dict[str, str] = {
+    "AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/",
+    "LIANXIN_VAR_DIR": "var",
+    "GATEWAY_HOST": "127.0.0.1",
+    "GATEWAY_PORT": "8000",
+    "PUBLIC_BASE_URL": "",
+    "MAX_BODY_BYTES": str(1024 * 1024),
+    "RETRY_DELAYS": "1,5,30,120,600",
+    "DLQ_MAX_ATTEMPTS": "6",
+    "RPC_TIMEOUT": "10",
+    "RELAY_BATCH_SIZE": "200",
+    "RELAY_POLL_SECONDS": "0.5",
+    "WORKER_POOL_SIZE": "10",
+    "QUEUE_TYPE": "classic",
+    "LOG_LEVEL": "INFO",
+    "NOTIFY_CHANNELS": "inapp,log",
+    "SURVEY_TTL_DAYS": "7",
+    "VISIT_DUE_DAYS": "3",
+}
+
+
+def setting(name: str, env: Mapping[str, str] | None = None) -> str:
+    """One setting: the environment wins, then the default."""
+    env = os.environ if env is None else env
+    return env.get(name) or DEFAULTS[name]
+
+
+def database_url(service: str, env: Mapping[str, str] | None = None) -> str:
+    """`<SERVICE>_DATABASE_URL`, else a SQLite file under the var dir."""
+    env = os.environ if env is None else env
+    url = env.get(f"{service.upper()}_DATABASE_URL")
+    if url:
+        return url
+    var_dir = Path(setting("LIANXIN_VAR_DIR", env)).resolve()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{var_dir / (service + '.sqlite3')}"
+
+
+def retry_delays(value: str) -> tuple[float, ...]:
+    """Parse "1,5,30" into seconds; the last delay repeats for further attempts."""
+    delays = tuple(float(part) for part in value.split(",") if part.strip())
+    if not delays or any(d <= 0 for d in delays):
+        raise ValueError(f"RETRY_DELAYS must be positive seconds, got {value!r}")
+    return delays
+
+
+def public_base_url(env: Mapping[str, str] | None = None) -> str:
+    """Where residents reach the gateway (survey links); defaults to the local gateway."""
+    base = setting("PUBLIC_BASE_URL", env)
+    if base:
+        return base.rstrip("/")
+    host = setting("GATEWAY_HOST", env)
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    return f"http://{host}:{setting('GATEWAY_PORT', env)}"
+
+
+def service_config(service: str, env: Mapping[str, str] | None = None, **overrides: object) -> dict:
+    """The nameko config dict of one service container."""
+    env = os.environ if env is None else env
+    config: dict[str, object] = {
+        "AMQP_URI": setting("AMQP_URI", env),
+        "DATABASE_URL": database_url(service, env),
+        "max_workers": int(setting("WORKER_POOL_SIZE", env)),
+        "WEB_SERVER_ADDRESS": f"{setting('GATEWAY_HOST', env)}:{setting('GATEWAY_PORT', env)}",
+        "SERIALIZER": "json",
+        "PUBLIC_BASE_URL": public_base_url(env),
+    }
+    for name in DEFAULTS:
+        config.setdefault(name, setting(name, env))
+    config.update(overrides)
+    return config

@@ -1,0 +1,30 @@
+"""Machine preparation before `make test`: a reachable RabbitMQ (started if installed)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from services.platform import ensure_broker
+
+
+def main() -> int:
+    if not ensure_broker():
+        return 1
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        from sqlalchemy import text
+
+        from services.common.db import make_engine
+
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        print(f"PostgreSQL reachable for tests: {url}")
+    print("test prerequisites ready: RabbitMQ reachable")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The event-handler entrypoint: at-least-once delivery with retries and a dead-letter store.
+
+nameko's own handler acks a failed message and forgets it (or, with requeue, hot-loops).
+Here a failure is republished to a delay queue (backoff) with its attempt count; after
+``DLQ_MAX_ATTEMPTS`` it is written to the service's dead-letter table for an operator.
+The original is acked only once its retry or dead letter is safely stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from typing import Any
+
+import eventlet
+from marshmallow import ValidationError
+from nameko.events import EventHandler
+from nameko.messaging import Consumer
+
+from services.common import topology
+from services.common.broker import ConfirmingPublisher, Outgoing
+from services.common.config import retry_delays
+from services.common.database import database_of
+from services.common.ids import new_id
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS_HEADER = "x-lianxin-attempts"
+ERROR_HEADER = "x-lianxin-error"
+# Errors no retry can fix: go straight to the dead-letter store.
+PERMANENT = (ValidationError, KeyError, TypeError)
+
+
+def json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+class Subscription(EventHandler):
+    """``@subscribe("requests", "case.closed")`` on a service method taking the envelope."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.subscription = topology.Subscription(
+            self.source_service, self.event_type, self.container.service_name, self.method_name
+        )
+        self.queue = topology.event_queue(self.subscription, config)
+        self.delays = retry_delays(str(config.get("RETRY_DELAYS", "1")))
+        self.max_attempts = int(config.get("DLQ_MAX_ATTEMPTS", 6))
+        self.publisher = ConfirmingPublisher(config["AMQP_URI"])
+        Consumer.setup(self)
+
+    def stop(self) -> None:
+        super().stop()
+        self.publisher.close()
+
+    def handle_result(self, message: Any, worker_ctx: Any, result: Any = None, exc_info: Any = None):
+        if exc_info is not None:
+            try:
+                self._retry_or_dead_letter(message, exc_info)
+            except Exception:
+                log.exception("%s: could not store a retry; requeueing in 1s", self.queue.name)
+                eventlet.sleep(1.0)
+                self.queue_consumer.requeue_message(message)
+                return result, exc_info
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+    def _retry_or_dead_letter(self, message: Any, exc_info: Any) -> None:
+        headers = {k: v for k, v in (message.headers or {}).items() if k != "x-death"}
+        attempt = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
+        exc = exc_info[1]
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        if not isinstance(exc, PERMANENT) and attempt < self.max_attempts:
+            delay = self.delays[min(attempt - 1, len(self.delays) - 1)]
+            headers.update({ATTEMPTS_HEADER: attempt, ERROR_HEADER: error[:500]})
+            self.publisher.publish(
+                Outgoing(
+                    exchange=topology.delay_name(delay),
+                    routing_key=self.queue.name,
+                    body=_raw_body(message),
+                    message_id=message.properties.get("message_id") or new_id(),
+                    headers=headers,
+                )
+            )
+            log.warning("%s: attempt %d failed (%s); retry in %ss", self.queue.name, attempt, error, delay)
+            return
+        store_dead_letter(self.container, self.queue.name, message, headers, attempt, exc_info)
+        log.error("%s: dead-lettered after %d attempts: %s", self.queue.name, attempt, error)
+
+
+def _raw_body(message: Any) -> bytes:
+    body = message.body
+    return body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+
+
+def store_dead_letter(container: Any, queue: str, message: Any, headers: dict, attempts: int, exc_info: Any) -> str:
+    database = database_of(container)
+    dead_letter_model = database.models[2]
+    raw = _raw_body(message).decode("utf-8", errors="replace")
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        event = {}
+    event = event if isinstance(event, dict) else {}
+    letter_id = new_id()
+    with database.open().transaction() as session:
+        session.add(
+            dead_letter_model(
+                id=letter_id,
+                queue=queue,
+                event_id=str(event.get("id"))[:36] if event.get("id") else None,
+                event_type=str(event.get("type"))[:64] if event.get("type") else None,
+                body=raw,
+                headers=json_safe({k: v for k, v in headers.items() if k != ATTEMPTS_HEADER}),
+                attempts=attempts,
+                error="".join(traceback.format_exception(*exc_info))[-8000:],
+            )
+        )
+    return letter_id
+
+
+subscribe = Subscription.decorator

@@ -1,0 +1,222 @@
+"""Test helpers: a private RabbitMQ vhost, private databases, the platform in one process.
+
+Each test session gets its own vhost and databases, so runs never see each other's
+messages or rows, and the machine's broker and PostgreSQL are left as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import requests as http
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from services.common import migrate, topology
+from services.common.config import SERVICES, service_config
+from services.common.db import Store, make_engine
+
+RABBITMQCTL = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def private_vhost(base_uri: str = "amqp://guest:guest@127.0.0.1:5672/") -> Iterator[str]:
+    """A fresh RabbitMQ vhost for the session, deleted afterwards."""
+    name = f"lianxin-test-{uuid.uuid4().hex[:10]}"
+    subprocess.run([RABBITMQCTL, "-q", "add_vhost", name], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [RABBITMQCTL, "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
+        check=True, capture_output=True, timeout=60,
+    )
+    try:
+        yield base_uri.rstrip("/") + "/" + quote(name, safe="")
+    finally:
+        subprocess.run([RABBITMQCTL, "-q", "delete_vhost", name], capture_output=True, timeout=60)
+
+
+@contextlib.contextmanager
+def private_databases(postgres_url: str | None) -> Iterator[dict[str, str]]:
+    """One empty database per service: PostgreSQL databases when a URL is given, else SQLite files."""
+    if not postgres_url:
+        directory = tempfile.mkdtemp(prefix="lianxin-test-")
+        try:
+            yield {name: f"sqlite:///{directory}/{name}.sqlite3" for name in SERVICES}
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        return
+    admin_url = make_url(postgres_url).set(drivername="postgresql+pg8000")
+    prefix = f"lxt_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    urls = {}
+    with admin.connect() as conn:
+        for name in SERVICES:
+            conn.execute(text(f'CREATE DATABASE "{prefix}_{name}"'))
+            urls[name] = admin_url.set(database=f"{prefix}_{name}").render_as_string(hide_password=False)
+    try:
+        yield urls
+    finally:
+        with admin.connect() as conn:
+            for name in SERVICES:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
+    """Poll until ``predicate()`` is truthy; return its value or raise AssertionError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+        time.sleep(interval)
+
+
+class TcpProxy:
+    """A loopback TCP proxy that a test can cut (refuse and drop connections) and restore."""
+
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.enabled = True
+        self._conns: list[socket.socket] = []
+        self._server = socket.socket()
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(("127.0.0.1", self.port))
+        self._server.listen(64)
+        self._stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stopped:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            if not self.enabled:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            self._conns += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        self.enabled = False
+        for conn in self._conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        self._conns.clear()
+
+    def restore(self) -> None:
+        self.enabled = True
+
+    def close(self) -> None:
+        self._stopped = True
+        self.cut()
+        self._server.close()
+
+
+class Platform:
+    """All five services as nameko containers in this process, on private vhost and databases."""
+
+    def __init__(self, amqp_uri: str, database_urls: dict[str, str], **overrides: Any) -> None:
+        self.amqp_uri = amqp_uri
+        self.database_urls = database_urls
+        self.port = free_port()
+        self.overrides = overrides
+        self.containers: dict[str, Any] = {}
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.http = http.Session()
+        self.http.trust_env = False
+
+    def env(self) -> dict[str, str]:
+        env = {"AMQP_URI": self.amqp_uri, "GATEWAY_PORT": str(self.port), "GATEWAY_HOST": "127.0.0.1"}
+        env |= {f"{name.upper()}_DATABASE_URL": url for name, url in self.database_urls.items()}
+        env |= {key: str(value) for key, value in self.overrides.items()}
+        return env
+
+    def config(self, name: str, **extra: Any) -> dict:
+        return service_config(name, env=self.env(), **extra)
+
+    def migrate(self) -> None:
+        for name, url in self.database_urls.items():
+            migrate.upgrade(name, url)
+
+    def start(self, *names: str, **extra: Any) -> None:
+        from nameko.containers import ServiceContainer
+
+        topology.declare(self.config("gateway"))
+        for name in names or SERVICES:
+            container = ServiceContainer(topology.service_class(name), self.config(name, **extra.get(name, {})))
+            container.start()
+            self.containers[name] = container
+        if "gateway" in self.containers:
+            wait_for(lambda: self._healthy(), timeout=20)
+
+    def _healthy(self) -> bool:
+        try:
+            return self.http.get(self.base_url + "/healthz", timeout=1).status_code == 200
+        except http.RequestException:
+            return False
+
+    def stop(self, *names: str) -> None:
+        for name in names or list(self.containers):
+            container = self.containers.pop(name, None)
+            if container is not None:
+                container.stop()
+
+    def store(self, name: str) -> Store:
+        return Store(make_engine(self.database_urls[name]))
+
+    def with_env(self) -> contextlib.AbstractContextManager:
+        """Point the ``lianxin`` command at this platform (for CLI tests)."""
+        return _patched_environ(self.env())
+
+
+@contextlib.contextmanager
+def _patched_environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

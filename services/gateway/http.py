@@ -1,0 +1,138 @@
+"""The HTTP edge: JSON in and out, RFC 9457 problems for every error, request ids.
+
+Every route is an :func:`endpoint`: it reads the body within the size limit, turns any
+error (ours, a service's over RPC, werkzeug's) into ``application/problem+json``, and
+echoes ``X-Request-Id``, which also travels in the RPC context into the events caused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from functools import partial
+from typing import Any
+
+from eventlet.event import Event
+from eventlet.timeout import Timeout
+from nameko.exceptions import RemoteError, UnknownService
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+from services.common.errors import LianxinError, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+
+
+class Unauthorized(LianxinError):
+    status = 401
+    title = "Unauthorized"
+
+
+class ServiceUnavailable(LianxinError):
+    status = 503
+    title = "Service unavailable"
+
+
+class BadRequest(LianxinError):
+    status = 400
+    title = "Bad request"
+
+
+class UnsupportedMediaType(LianxinError):
+    status = 415
+    title = "Unsupported media type"
+
+
+def json_response(payload: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(
+        json.dumps(payload, ensure_ascii=False, default=str),
+        status=status,
+        headers=headers,
+        mimetype="application/json",
+    )
+
+
+def problem(status: int, title: str, detail: str = "", errors: dict | None = None, **extra: Any) -> Response:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    headers = {"WWW-Authenticate": 'Bearer realm="lianxin"'} if status == 401 else None
+    response = json_response(body, status, headers)
+    response.mimetype = PROBLEM
+    return response
+
+
+def problem_from(exc: BaseException) -> Response:
+    if isinstance(exc, ValidationFailed):
+        return problem(exc.status, exc.title, exc.detail, exc.errors)
+    if isinstance(exc, LianxinError):
+        return problem(exc.status, exc.title, exc.detail)
+    if isinstance(exc, HTTPException):
+        return problem(exc.code or 500, exc.name, exc.description or "")
+    if isinstance(exc, Timeout):
+        return problem(503, "Service unavailable", "a service did not answer in time")
+    if isinstance(exc, UnknownService):
+        return problem(503, "Service unavailable", "a service is not running yet")
+    if isinstance(exc, RemoteError):
+        log.error("remote error: %s", exc)
+        if exc.exc_type in ("UnknownService", "MethodNotFound"):
+            return problem(503, "Service unavailable", "a service is not running")
+        return problem(500, "Internal error", "a service failed")
+    log.exception("unhandled error at the edge", exc_info=exc)
+    return problem(500, "Internal error")
+
+
+def read_json(request: Request) -> Any:
+    """The JSON body, or a 415/400/413 problem; reading honours ``max_content_length``."""
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType("Content-Type must be application/json")
+    raw = request.get_data(cache=True)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}") from None
+
+
+class Endpoint(HttpRequestHandler):
+    """nameko's HTTP entrypoint with our error format, body limit and request ids."""
+
+    def handle_request(self, request: Request) -> Response:
+        request_id = (request.headers.get("X-Request-Id") or str(uuid.uuid4()))[:128]
+        request.max_content_length = int(self.container.config.get("MAX_BODY_BYTES", 1 << 20))
+        if request.content_length is not None and request.content_length > request.max_content_length:
+            response = problem(413, "Content too large", f"body over {request.max_content_length} bytes")
+        else:
+            response = self._run(request, request_id)
+        response.headers["X-Request-Id"] = request_id
+        return response
+
+    def _run(self, request: Request, request_id: str) -> Response:
+        request.shallow = False
+        try:
+            context = self.server.context_data_from_headers(request)
+            context["requestid"] = request_id
+            if request.headers.get("traceparent"):
+                context["traceparent"] = request.headers["traceparent"][:55]
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            done = Event()
+            self.container.spawn_worker(
+                self, args, kwargs, context_data=context, handle_result=partial(self.handle_result, done)
+            )
+            return self.response_from_result(done.wait())
+        except Exception as exc:
+            return self.response_from_exception(exc)
+
+    def response_from_exception(self, exc: BaseException) -> Response:
+        return problem_from(exc)
+
+
+endpoint = Endpoint.decorator

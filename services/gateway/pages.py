@@ -1,0 +1,43 @@
+"""Server-rendered pages (zh-CN, no JavaScript needed): the survey page and the API docs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+ENV = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "pages"),
+    autoescape=select_autoescape(["html"]),
+)
+
+LABELS = {
+    "score": "总体满意度",
+    "speed": "响应速度",
+    "attitude": "服务态度",
+    "quality": "处理质量",
+    "solved": "是否解决",
+    "comment": "意见建议",
+}
+
+MESSAGES = {
+    "answered": ("您已评价", "这份问卷已经填写过了，感谢您的反馈。"),
+    "expired": ("问卷已过期", "这份问卷已过有效期，如需反映问题请联系物业服务中心。"),
+    "voided": ("问卷已作废", "该事项已重新办理，办结后我们会再次请您评价。"),
+    "missing": ("问卷不存在", "链接无效，请检查短信或消息中的链接是否完整。"),
+    "thanks": ("感谢您的评价", "您的评价已提交，我们会持续改进服务。"),
+}
+
+
+def survey_page(state: str, survey: dict | None = None, errors: dict | None = None) -> str:
+    """``state`` is form, or one of MESSAGES' keys."""
+    heading, message = MESSAGES.get(state, ("满意度评价", ""))
+    if state == "form":
+        heading = "满意度评价"
+    return ENV.get_template("survey.html").render(
+        state=state, survey=survey or {}, heading=heading, message=message, errors=errors or {}, labels=LABELS
+    )
+
+
+def docs_page(spec: dict) -> str:
+    return ENV.get_template("docs.html").render(spec=spec)

@@ -1,0 +1,55 @@
+"""Tenants and API keys: create, authenticate. Keys are shown once and stored hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.errors import Conflict
+from services.common.ids import new_id
+from services.gateway.models import ApiKey, Tenant
+
+KEY_PREFIX = "lx_live_"
+
+
+def hash_key(key: str) -> str:
+    # Keys carry 192 random bits, so a plain SHA-256 cannot be brute-forced.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_tenant(session: Session, name: str, community: str | None = None, key: str | None = None) -> dict:
+    """A tenant and its first key; returns the key in clear, the only time it is shown."""
+    if session.scalar(select(Tenant.id).where(Tenant.name == name)):
+        raise Conflict(f"tenant {name!r} already exists")
+    tenant = Tenant(id=new_id(), name=name, community=community)
+    session.add(tenant)
+    session.flush()
+    api_key = issue_key(session, tenant.id, key=key)
+    return {"tenant_id": tenant.id, "name": name, "community": community, "api_key": api_key}
+
+
+def issue_key(session: Session, tenant_id: str, role: str = "company_admin", key: str | None = None) -> str:
+    key = key or KEY_PREFIX + secrets.token_urlsafe(24)
+    session.add(ApiKey(id=new_id(), tenant_id=tenant_id, prefix=key[:12], key_hash=hash_key(key), role=role))
+    session.flush()
+    return key
+
+
+def authenticate(session: Session, key: str) -> tuple[Tenant, ApiKey] | None:
+    """The tenant and key record for a presented key, or None (unknown or revoked)."""
+    row = session.execute(
+        select(Tenant, ApiKey)
+        .join(ApiKey, ApiKey.tenant_id == Tenant.id)
+        .where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
+    ).first()
+    if row is None or not hmac.compare_digest(row[1].key_hash, hash_key(key)):
+        return None
+    return row[0], row[1]
+
+
+def find_tenant(session: Session, name: str) -> Tenant | None:
+    return session.scalars(select(Tenant).where(Tenant.name == name)).first()

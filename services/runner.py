@@ -1,0 +1,64 @@
+"""``lianxin-service NAME``: run one service in the foreground until SIGTERM or Ctrl-C.
+
+SIGTERM stops gracefully: consumers stop taking messages, in-flight handlers finish and
+ack, then the process exits.
+"""
+
+from __future__ import annotations
+
+import eventlet
+
+eventlet.monkey_patch()  # before anything else touches sockets or threads
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from services.common import logs, topology  # noqa: E402
+from services.common.config import SERVICES, service_config  # noqa: E402
+
+log = logging.getLogger("lianxin.runner")
+
+
+def run(name: str) -> int:
+    config = service_config(name)
+    logs.configure(name, str(config["LOG_LEVEL"]), os.environ.get("LOG_FORMAT", "text"))
+    topology.declare(config)
+    runner = ServiceRunner(config)
+    runner.add_service(topology.service_class(name))
+
+    def shutdown(signum: int, frame: object) -> None:
+        log.info("signal %s: stopping gracefully", signum)
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    runner.start()
+    log.info("%s started", name)
+    waiter = eventlet.spawn(runner.wait)
+    while True:
+        try:
+            waiter.wait()
+            break
+        except KeyboardInterrupt:
+            log.info("interrupted: stopping")
+            try:
+                runner.stop()
+            except KeyboardInterrupt:
+                runner.kill()
+    log.info("%s stopped", name)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lianxin-service", description="Run one Lianxin service.")
+    parser.add_argument("service", choices=SERVICES)
+    args = parser.parse_args(argv)
+    return run(args.service)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Root fixtures. eventlet must patch the standard library before anything else imports it."""
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import os  # noqa: E402
+
+import pytest  # noqa: E402
+
+from services.common.testing import Platform, private_databases, private_vhost  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def amqp_uri():
+    with private_vhost(os.environ.get("TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")) as uri:
+        yield uri
+
+
+@pytest.fixture(scope="session")
+def database_urls():
+    with private_databases(os.environ.get("TEST_DATABASE_URL")) as urls:
+        yield urls
+
+
+@pytest.fixture(scope="session")
+def platform(amqp_uri, database_urls):
+    """All five services running in this process, migrated databases, short retry delays."""
+    lx = Platform(amqp_uri, database_urls, RETRY_DELAYS="0.3,0.6,1.2", DLQ_MAX_ATTEMPTS=4, RPC_TIMEOUT=10)
+    lx.migrate()
+    lx.start()
+    yield lx
+    lx.stop()
+
+
+class Api:
+    """A tenant's view of the gateway: JSON requests with its bearer key."""
+
+    def __init__(self, lx: Platform, key: str) -> None:
+        self.lx = lx
+        self.key = key
+        self.headers = {"Authorization": f"Bearer {key}"}
+
+    def get(self, path, **kwargs):
+        return self.lx.http.get(self.lx.base_url + path, headers=self.headers, timeout=15, **kwargs)
+
+    def post(self, path, json=None, **kwargs):
+        return self.lx.http.post(self.lx.base_url + path, json=json, headers=self.headers, timeout=15, **kwargs)
+
+    def case(self, estate_id, phone="13912345678", household="3-2-501", **fields):
+        body = {
+            "estate_id": estate_id,
+            "category": "repair",
+            "title": "楼道灯不亮",
+            "description": "3号楼2单元5楼楼道灯坏了",
+            "channel": "app",
+            "priority": "normal",
+            "reporter": {"name": "陈先生", "phone": phone, "household": household},
+        } | fields
+        response = self.post("/api/v1/cases", body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def transition(self, case_id, action, **fields):
+        return self.post(f"/api/v1/cases/{case_id}/transitions", {"action": action} | fields)
+
+    def close(self, case_id, assignee="王师傅"):
+        for action, extra in (("accept", {}), ("assign", {"assignee": assignee}), ("start", {}),
+                              ("resolve", {"note": "已更换灯泡"}), ("close", {})):
+            response = self.transition(case_id, action, **extra)
+            assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def company(platform):
+    """A fresh tenant with one estate and two visit volunteers serving it."""
+    import uuid
+
+    from services.gateway import tenants
+
+    with platform.store("gateway").transaction() as session:
+        created = tenants.create_tenant(session, f"测试物业-{uuid.uuid4().hex[:8]}", "政通路社区")
+    api = Api(platform, created["api_key"])
+    api.tenant_id = created["tenant_id"]
+    estate = api.post("/api/v1/estates", {"name": "东方现代城", "households": 1200})
+    assert estate.status_code == 201, estate.text
+    api.estate_id = estate.json()["id"]
+    api.volunteers = []
+    for name, phone in (("张红梅", "13800000101"), ("李建国", "13800000102")):
+        response = api.post("/api/v1/volunteers", {"name": name, "phone": phone, "estate_ids": [api.estate_id],
+                                                   "skills": ["visit"]})
+        assert response.status_code == 201, response.text
+        api.volunteers.append(response.json())
+    return api
