@@ -8,7 +8,7 @@ import os  # noqa: E402
 
 import pytest  # noqa: E402
 
-from services.common.testing import Platform, private_databases, private_vhost  # noqa: E402
+from services.common.testing import Platform, TcpProxy, private_databases, private_vhost  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -24,11 +24,26 @@ def database_urls():
 
 
 @pytest.fixture(scope="session")
-def platform(amqp_uri, database_urls):
+def outbox_link(amqp_uri):
+    """A TCP proxy in front of the broker for the requests service's outbox relay only.
+
+    Cutting it is "the broker is unreachable" as the relay sees it, while RPC still works,
+    so a case can be closed over HTTP during the outage.
+    """
+    netloc = amqp_uri.split("@", 1)[1].split("/", 1)[0]
+    port = int(netloc.rsplit(":", 1)[1])
+    proxy = TcpProxy(port)
+    proxy.uri = amqp_uri.replace(f":{port}/", f":{proxy.port}/")
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture(scope="session")
+def platform(amqp_uri, database_urls, outbox_link):
     """All five services running in this process, migrated databases, short retry delays."""
     lx = Platform(amqp_uri, database_urls, RETRY_DELAYS="0.3,0.6,1.2", DLQ_MAX_ATTEMPTS=4, RPC_TIMEOUT=10)
     lx.migrate()
-    lx.start()
+    lx.start(requests={"OUTBOX_AMQP_URI": outbox_link.uri})
     yield lx
     lx.stop()
 
@@ -65,8 +80,13 @@ class Api:
         return self.post(f"/api/v1/cases/{case_id}/transitions", {"action": action} | fields)
 
     def close(self, case_id, assignee="王师傅"):
-        for action, extra in (("accept", {}), ("assign", {"assignee": assignee}), ("start", {}),
-                              ("resolve", {"note": "已更换灯泡"}), ("close", {})):
+        for action, extra in (
+            ("accept", {}),
+            ("assign", {"assignee": assignee}),
+            ("start", {}),
+            ("resolve", {"note": "已更换灯泡"}),
+            ("close", {}),
+        ):
             response = self.transition(case_id, action, **extra)
             assert response.status_code == 200, response.text
         return response.json()
@@ -88,8 +108,9 @@ def company(platform):
     api.estate_id = estate.json()["id"]
     api.volunteers = []
     for name, phone in (("张红梅", "13800000101"), ("李建国", "13800000102")):
-        response = api.post("/api/v1/volunteers", {"name": name, "phone": phone, "estate_ids": [api.estate_id],
-                                                   "skills": ["visit"]})
+        response = api.post(
+            "/api/v1/volunteers", {"name": name, "phone": phone, "estate_ids": [api.estate_id], "skills": ["visit"]}
+        )
         assert response.status_code == 201, response.text
         api.volunteers.append(response.json())
     return api

@@ -23,6 +23,7 @@ DEFAULTS: dict[str, str] = {
     "RETRY_DELAYS": "1,5,30,120,600",
     "DLQ_MAX_ATTEMPTS": "6",
     "RPC_TIMEOUT": "10",
+    "OUTBOX_AMQP_URI": "",
     "RELAY_BATCH_SIZE": "200",
     "RELAY_POLL_SECONDS": "0.5",
     "WORKER_POOL_SIZE": "10",

@@ -117,7 +117,7 @@ class OutboxRelay(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         database = database_of(self.container)
-        self.publisher = ConfirmingPublisher(config["AMQP_URI"])
+        self.publisher = ConfirmingPublisher(config.get("OUTBOX_AMQP_URI") or config["AMQP_URI"])
         self.relay = outbox.Relay(
             database.open(),
             database.models[0],

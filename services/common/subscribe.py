@@ -90,8 +90,13 @@ class Subscription(EventHandler):
 
 
 def _raw_body(message: Any) -> bytes:
+    """The message body as sent (kombu may hand it over as bytes or as already-decoded text)."""
     body = message.body
-    return body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode()
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 def store_dead_letter(container: Any, queue: str, message: Any, headers: dict, attempts: int, exc_info: Any) -> str:

@@ -34,7 +34,13 @@ def test_closing_a_case_schedules_one_visit_issues_one_survey_and_sends_the_link
     closed = company.close(case["id"])
     assert closed["status"] == "closed"
     assert [h["to_status"] for h in closed["history"]] == [
-        "submitted", "accepted", "assigned", "in_progress", "resolved", "closed"]
+        "submitted",
+        "accepted",
+        "assigned",
+        "in_progress",
+        "resolved",
+        "closed",
+    ]
 
     visits = wait_for(lambda: visits_of(company, case["id"]))
     surveys = wait_for(lambda: surveys_of(company, case["id"]))
@@ -49,8 +55,11 @@ def test_closing_a_case_schedules_one_visit_issues_one_survey_and_sends_the_link
     assert link.startswith(platform.base_url + "/s/")
 
     deliveries = wait_for(
-        lambda: [d for d in company.get("/api/v1/notifications", params={"phone": "13912345678"}).json()["data"]
-                 if d["kind"] == "survey.issued" and d["status"] in ("sent", "delivered")]
+        lambda: [
+            d
+            for d in company.get("/api/v1/notifications", params={"phone": "13912345678"}).json()["data"]
+            if d["kind"] == "survey.issued" and d["status"] in ("sent", "delivered")
+        ]
     )
     assert sorted(d["channel"] for d in deliveries) == ["inapp", "log"]
     token = link.rsplit("/", 1)[1]
@@ -119,8 +128,8 @@ def test_the_survey_link_notification_is_recorded_once_per_channel(platform, com
     wait_for(lambda: survey_link(platform, company.tenant_id, "+8613912340004"))
     with platform.store("notifications").read() as session:
         rows = session.execute(
-            select(Delivery.channel, func.count()).where(
-                Delivery.tenant == company.tenant_id, Delivery.kind == "survey.issued"
-            ).group_by(Delivery.channel)
+            select(Delivery.channel, func.count())
+            .where(Delivery.tenant == company.tenant_id, Delivery.kind == "survey.issued")
+            .group_by(Delivery.channel)
         ).all()
     assert sorted(rows) == [("inapp", 1), ("log", 1)]

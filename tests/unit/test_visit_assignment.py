@@ -144,14 +144,10 @@ def test_decline_reassigns_to_next_best_and_excludes_all_decliners() -> None:
     first = _choose(pool, exclude=reassignment_exclusions("v-handler", (), ()))
     assert first == "v-a"
 
-    second = next_after_decline(
-        pool, estate_id=ESTATE, now=NOW, handler_id="v-handler", declined_by=["v-a"]
-    )
+    second = next_after_decline(pool, estate_id=ESTATE, now=NOW, handler_id="v-handler", declined_by=["v-a"])
     assert second == "v-b"
 
-    third = next_after_decline(
-        pool, estate_id=ESTATE, now=NOW, handler_id="v-handler", declined_by=["v-a", "v-b"]
-    )
+    third = next_after_decline(pool, estate_id=ESTATE, now=NOW, handler_id="v-handler", declined_by=["v-a", "v-b"])
     assert third == "v-c"
 
     nobody = next_after_decline(

@@ -1,0 +1,149 @@
+"""Nothing lost, nothing done twice: duplicates, a broker outage, a failing handler and the DLQ."""
+
+import json
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from services import cli
+from services.common import topology
+from services.common.broker import ConfirmingPublisher, connect
+from services.common.outbox import to_outgoing
+from services.common.testing import wait_for
+from services.notifications.models import Delivery
+from services.requests.models import Outbox as RequestsOutbox
+from services.surveys.models import Outbox as SurveysOutbox
+from services.surveys.models import Survey
+from services.volunteers import visits as visit_operations
+from services.volunteers.models import DeadLetter, Visit
+
+pytestmark = pytest.mark.integration
+
+
+def counts(platform, case_id):
+    """(visits, surveys, survey-link messages on the log channel) for one case."""
+    with platform.store("volunteers").read() as session:
+        visits = session.scalar(select(func.count()).select_from(Visit).where(Visit.case_id == case_id))
+    with platform.store("surveys").read() as session:
+        survey_ids = session.scalars(select(Survey.id).where(Survey.case_id == case_id)).all()
+        issued = session.scalars(
+            select(SurveysOutbox.event_id).where(
+                SurveysOutbox.subject.in_(survey_ids), SurveysOutbox.type == "survey.issued"
+            )
+        ).all()
+    with platform.store("notifications").read() as session:
+        sent = session.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.trigger_id.in_(issued), Delivery.channel == "log")
+        )
+    return visits, len(survey_ids), sent
+
+
+def closed_event(platform, case_id):
+    with platform.store("requests").read() as session:
+        return session.scalars(
+            select(RequestsOutbox.body).where(RequestsOutbox.subject == case_id, RequestsOutbox.type == "case.closed")
+        ).one()
+
+
+def drain(platform, queue_names, timeout=15):
+    """Wait until the named queues have nothing ready, then a moment for in-flight handlers."""
+
+    def empty():
+        conn = connect(platform.amqp_uri)
+        try:
+            channel = conn.channel()
+            return all(channel.queue_declare(name, passive=True).message_count == 0 for name in queue_names)
+        finally:
+            conn.release()
+
+    wait_for(empty, timeout)
+    time.sleep(1.0)
+
+
+def case_closed_queues():
+    return [s.queue_name for s in topology.all_subscriptions() if s.event_type == "case.closed"]
+
+
+def test_the_same_case_closed_event_delivered_twice_more_changes_nothing(platform, company):
+    case = company.case(company.estate_id, phone="13912349999")
+    company.close(case["id"])
+    wait_for(lambda: counts(platform, case["id"]) == (1, 1, 1))
+
+    event = closed_event(platform, case["id"])
+    publisher = ConfirmingPublisher(platform.amqp_uri)
+    for _ in range(2):
+        publisher.publish(to_outgoing(event))
+    publisher.close()
+    drain(platform, case_closed_queues())
+
+    assert counts(platform, case["id"]) == (1, 1, 1)
+
+
+def test_events_of_a_case_closed_while_the_broker_is_unreachable_are_published_when_it_returns(
+    platform, company, outbox_link
+):
+    case = company.case(company.estate_id, phone="13912349999")
+    outbox_link.cut()
+    try:
+        company.close(case["id"])
+        time.sleep(3.0)
+        with platform.store("requests").read() as session:
+            pending = session.scalars(
+                select(RequestsOutbox.type).where(
+                    RequestsOutbox.subject == case["id"], RequestsOutbox.sent_at.is_(None)
+                )
+            ).all()
+        assert "case.closed" in pending  # kept in the outbox, not lost
+        assert counts(platform, case["id"]) == (0, 0, 0)
+    finally:
+        outbox_link.restore()
+    wait_for(lambda: counts(platform, case["id"]) == (1, 1, 1), timeout=30)
+
+
+def test_a_failing_handler_is_retried_with_backoff_then_dead_lettered_and_replayed(
+    platform, company, monkeypatch, capsys
+):
+    attempts = []
+    real = visit_operations.schedule_follow_up
+
+    def broken(session, emit, event, due_days=3):
+        if event["subject"] == case_id:
+            attempts.append(time.monotonic())
+            raise RuntimeError("volunteer roster unavailable")
+        return real(session, emit, event, due_days)
+
+    monkeypatch.setattr(visit_operations, "schedule_follow_up", broken)
+    case = company.case(company.estate_id, phone="13912349999")
+    case_id = case["id"]
+    company.close(case_id)
+
+    def dead_letter():
+        with platform.store("volunteers").read() as session:
+            return session.scalars(select(DeadLetter).where(DeadLetter.body.contains(case_id))).first()
+
+    letter = wait_for(dead_letter, timeout=20)
+    assert len(attempts) == 4  # DLQ_MAX_ATTEMPTS
+    gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+    assert [round(g, 1) >= d for g, d in zip(gaps, (0.3, 0.6, 1.2), strict=True)] == [True, True, True]
+    assert gaps[0] < gaps[1] < gaps[2]  # backoff grows, no hot loop
+    assert letter.queue == "evt-requests-case.closed--volunteers.on_case_closed"
+    assert letter.attempts == 4
+    assert "volunteer roster unavailable" in letter.error
+    time.sleep(1.0)
+    assert len(attempts) == 4  # and nothing more after dead-lettering
+    assert counts(platform, case_id)[0] == 0
+
+    with platform.with_env():
+        assert cli.main(["dlq", "list", "--service", "volunteers"]) == 0
+        listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert letter.id in [row["id"] for row in listed]
+
+        monkeypatch.setattr(visit_operations, "schedule_follow_up", real)  # the fault is gone
+        assert cli.main(["dlq", "replay", letter.id]) == 0
+        assert capsys.readouterr().out.strip() == "replayed 1 dead letter"
+        wait_for(lambda: counts(platform, case_id)[0] == 1)
+        assert cli.main(["dlq", "replay", letter.id]) == 1  # already replayed: nothing to do
+        assert capsys.readouterr().out.strip() == "replayed 0 dead letters"
+    time.sleep(0.5)
+    assert counts(platform, case_id)[0] == 1
