@@ -56,11 +56,13 @@ class Api:
         self.key = key
         self.headers = {"Authorization": f"Bearer {key}"}
 
-    def get(self, path, **kwargs):
-        return self.lx.http.get(self.lx.base_url + path, headers=self.headers, timeout=15, **kwargs)
+    def get(self, path, headers=None, **kwargs):
+        headers = self.headers | (headers or {})
+        return self.lx.http.get(self.lx.base_url + path, headers=headers, timeout=15, **kwargs)
 
-    def post(self, path, json=None, **kwargs):
-        return self.lx.http.post(self.lx.base_url + path, json=json, headers=self.headers, timeout=15, **kwargs)
+    def post(self, path, json=None, headers=None, **kwargs):
+        headers = self.headers | (headers or {})
+        return self.lx.http.post(self.lx.base_url + path, json=json, headers=headers, timeout=15, **kwargs)
 
     def case(self, estate_id, phone="13912345678", household="3-2-501", **fields):
         body = {
@@ -92,9 +94,7 @@ class Api:
         return response.json()
 
 
-@pytest.fixture
-def company(platform):
-    """A fresh tenant with one estate and two visit volunteers serving it."""
+def new_company(platform):
     import uuid
 
     from services.gateway import tenants
@@ -114,3 +114,15 @@ def company(platform):
         assert response.status_code == 201, response.text
         api.volunteers.append(response.json())
     return api
+
+
+@pytest.fixture
+def company(platform):
+    """A fresh tenant with one estate and two visit volunteers serving it."""
+    return new_company(platform)
+
+
+@pytest.fixture
+def second_company(platform):
+    """Another property company of the same community."""
+    return new_company(platform)

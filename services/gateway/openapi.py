@@ -215,11 +215,16 @@ def spec() -> dict:
     return api.to_dict()
 
 
+def operation_id(route: Route) -> str:
+    words = route.path.strip("/").replace("{", "").replace("}", "").replace(".", "_").split("/")
+    return "_".join([route.method.lower(), *words])
+
+
 def operation(route: Route) -> dict:
     op: dict = {
         "summary": route.summary,
         "tags": [route.tag],
-        "operationId": f"{route.method.lower()}_{route.path.strip('/').replace('/', '_').replace('{', '').replace('}', '').replace('.', '_')}",
+        "operationId": operation_id(route),
         "responses": {},
     }
     if route.params:
