@@ -8,7 +8,6 @@ import threading
 import time
 import uuid
 
-
 _lock = threading.Lock()
 _last = [0, 0]  # last millisecond, last 12-bit counter
 
