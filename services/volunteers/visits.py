@@ -80,6 +80,9 @@ def schedule_follow_up(session: Session, emit: Emit, event: dict, due_days: int 
     data = event["data"]
     tenant = event["tenant"]
     now = utcnow()
+    # Lock the tenant's volunteers so concurrent closures (several workers or instances) see
+    # each other's new visits when they count loads; SQLite serialises writers anyway.
+    session.execute(select(Volunteer.id).where(Volunteer.tenant == tenant).with_for_update()).all()
     pool = candidates(session, tenant, now.replace(tzinfo=UTC))
     handler = data.get("assignee")
     exclude = {c.volunteer_id for c in pool if handler and c.volunteer_id == handler}

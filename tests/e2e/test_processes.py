@@ -1,0 +1,154 @@
+"""The platform as separate processes (`lianxin-service NAME`), as `make run` and containers run it.
+
+Closes a case over HTTP, kills a consumer with SIGKILL while its event waits, and stops every
+service with SIGTERM: the event is kept in its queue and each process exits cleanly.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import requests as http
+
+from services.common.testing import free_port, private_databases, private_vhost, wait_for
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = ("requests", "volunteers", "notifications", "surveys", "gateway")
+
+
+class Processes:
+    def __init__(self, env):
+        self.env = env
+        self.procs = {}
+        self.logs = {}
+
+    def start(self, name):
+        log = open(self.env["LIANXIN_VAR_DIR"] + f"/{name}.log", "ab")  # noqa: SIM115
+        env = self.env | {"HEALTH_PORT": str(free_port())}
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "services.runner", name], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        self.logs[name] = log
+
+    def signal(self, name, sig):
+        self.procs[name].send_signal(sig)
+        return self.procs[name].wait(timeout=40)
+
+    def stop_all(self):
+        codes = {}
+        for name, proc in self.procs.items():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for name, proc in self.procs.items():
+            try:
+                codes[name] = proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                codes[name] = "killed"
+        return codes
+
+    def cli(self, *args):
+        out = subprocess.run(
+            [sys.executable, "-m", "services.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return out.stdout
+
+
+@pytest.fixture
+def processes(tmp_path):
+    with private_vhost() as amqp_uri, private_databases(os.environ.get("TEST_DATABASE_URL")) as urls:
+        port = free_port()
+        env = (
+            dict(os.environ)
+            | {
+                "AMQP_URI": amqp_uri,
+                "GATEWAY_PORT": str(port),
+                "LIANXIN_VAR_DIR": str(tmp_path),
+                "RETRY_DELAYS": "0.5,1",
+                "LOG_LEVEL": "INFO",
+                "PYTHONWARNINGS": "ignore",
+            }
+            | {f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()}
+        )
+        lx = Processes(env)
+        lx.cli("migrate")
+        lx.base = f"http://127.0.0.1:{port}"
+        try:
+            yield lx
+        finally:
+            lx.stop_all()
+            for log in lx.logs.values():
+                log.close()
+
+
+def ready(base):
+    try:
+        return http.get(base + "/healthz", timeout=1).status_code == 200
+    except http.RequestException:
+        return False
+
+
+def test_the_loop_across_processes_survives_a_killed_consumer_and_stops_gracefully(processes):
+    lx = processes
+    for name in SERVICES:
+        lx.start(name)
+    wait_for(lambda: ready(lx.base), timeout=60)
+    tenant = json.loads(lx.cli("tenant", "create", "--name", "缔华物业", "--community", "政通路社区"))
+    assert tenant["api_key"].startswith("lx_live_")
+    s = http.Session()
+    s.headers["Authorization"] = f"Bearer {tenant['api_key']}"
+
+    def post(path, body):
+        return wait_for(lambda: (r := s.post(lx.base + path, json=body, timeout=15)).status_code < 500 and r, 60)
+
+    estate = post("/api/v1/estates", {"name": "东方现代城"}).json()
+    assert (
+        post(
+            "/api/v1/volunteers",
+            {"name": "张红梅", "phone": "13800000101", "estate_ids": [estate["id"]], "skills": ["visit"]},
+        ).status_code
+        == 201
+    )
+    case = post(
+        "/api/v1/cases",
+        {
+            "estate_id": estate["id"],
+            "category": "repair",
+            "title": "电梯异响",
+            "description": "2号楼电梯运行有异响",
+            "channel": "phone",
+            "reporter": {"name": "陈先生", "phone": "13912345678", "household": "2-1-1201"},
+        },
+    ).json()
+
+    assert lx.signal("volunteers", signal.SIGKILL) == -signal.SIGKILL  # the consumer is gone
+    for action, extra in (
+        ("accept", {}),
+        ("assign", {"assignee": "王师傅"}),
+        ("start", {}),
+        ("resolve", {}),
+        ("close", {}),
+    ):
+        assert post(f"/api/v1/cases/{case['id']}/transitions", {"action": action} | extra).status_code == 200
+
+    def visits():
+        return s.get(f"{lx.base}/api/v1/cases/{case['id']}/visits", timeout=15).json().get("data", [])
+
+    surveys = wait_for(lambda: s.get(f"{lx.base}/api/v1/cases/{case['id']}/surveys", timeout=15).json()["data"], 30)
+    assert [x["status"] for x in surveys] == ["issued"]
+    lx.start("volunteers")  # case.closed waited in its durable queue
+    assert [v["status"] for v in wait_for(visits, 60)] == ["scheduled"]
+
+    codes = lx.stop_all()
+    assert codes == {name: 0 for name in SERVICES}
+    log = open(lx.env["LIANXIN_VAR_DIR"] + "/requests.log", encoding="utf-8").read()
+    assert "stopping gracefully" in log and "requests stopped" in log
