@@ -40,7 +40,7 @@ class Processes:
 
     def stop_all(self):
         codes = {}
-        for name, proc in self.procs.items():
+        for proc in self.procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for name, proc in self.procs.items():
@@ -150,5 +150,6 @@ def test_the_loop_across_processes_survives_a_killed_consumer_and_stops_graceful
 
     codes = lx.stop_all()
     assert codes == {name: 0 for name in SERVICES}
-    log = open(lx.env["LIANXIN_VAR_DIR"] + "/requests.log", encoding="utf-8").read()
+    with open(lx.env["LIANXIN_VAR_DIR"] + "/requests.log", encoding="utf-8") as file:
+        log = file.read()
     assert "stopping gracefully" in log and "requests stopped" in log
