@@ -7,6 +7,8 @@ import logging
 import os
 import sys
 
+from services.common.tracing import FIELDS, ContextFilter
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -17,6 +19,7 @@ class JsonFormatter(logging.Formatter):
             "service": os.environ.get("LIANXIN_SERVICE", ""),
             "message": record.getMessage(),
         }
+        entry |= {name: getattr(record, name) for name in FIELDS if getattr(record, name, None)}
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
@@ -28,7 +31,10 @@ def configure(service: str, level: str = "INFO", fmt: str = "text") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter(f"%(asctime)s {service:<13} %(levelname)-7s %(name)s: %(message)s"))
+        handler.setFormatter(
+            logging.Formatter(f"%(asctime)s {service:<13} %(levelname)-7s [%(trace_id)s] %(name)s: %(message)s")
+        )
+    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

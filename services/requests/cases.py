@@ -6,12 +6,14 @@ tests pass a list-appending fake, the service passes its outbox.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.common import tracing
 from services.common.db import utcnow
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.ids import new_id
@@ -19,6 +21,8 @@ from services.common.pages import page
 from services.requests import lifecycle
 from services.requests.models import Case, CaseHistory, Estate
 from services.requests.schemas import CaseEventSchema, CaseSchema, EstateSchema
+
+log = logging.getLogger(__name__)
 
 Emit = Callable[[Session, str, str, str, dict], Any]
 
@@ -125,6 +129,8 @@ def submit(session: Session, emit: Emit, tenant: str, data: dict, actor: str) ->
     session.add(case)
     session.flush()
     emit(session, "case.submitted", case.id, tenant, event_data(case, None, "submit", None, "api"))
+    tracing.bind(tenant=tenant, case_id=case.id)
+    log.info("case %s submitted (%s, estate %s)", case.id, case.category, case.estate_id)
     return to_dict(case)
 
 
@@ -181,6 +187,8 @@ def apply(
         )
     )
     session.flush()
+    tracing.bind(tenant=case.tenant, case_id=case.id)
+    log.info("case %s: %s → %s (%s by %s)", case.id, previous, target, action, actor)
     data = event_data(case, previous, action, note, source)
     emit(session, "case.status_changed", case.id, case.tenant, data)
     if action == "assign":

@@ -7,6 +7,7 @@ that carries the link) and nowhere else; the table keeps its SHA-256.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,11 +15,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.common import tracing
 from services.common.db import utcnow
 from services.common.errors import Conflict, Gone, NotFound
 from services.common.ids import new_id, new_token
 from services.surveys.models import Survey
 from services.surveys.schemas import SurveyEventSchema, SurveyPageSchema, SurveySchema
+
+log = logging.getLogger(__name__)
 
 Emit = Callable[[Session, str, str, str, dict], Any]
 LOW_SCORE = 2
@@ -82,6 +86,7 @@ def issue(session: Session, emit: Emit, event: dict, base_url: str, ttl_days: in
     session.add(survey)
     session.flush()
     emit(session, "survey.issued", survey.id, survey.tenant, event_data(survey, f"{base_url}/s/{token}"))
+    log.info("survey %s issued for case %s", survey.id, survey.case_id)  # never the token
     return survey
 
 
@@ -127,6 +132,8 @@ def answer(session: Session, emit: Emit, token: str, data: dict) -> dict:
     survey.status = "answered"
     survey.answered_at = utcnow()
     session.flush()
+    tracing.bind(tenant=survey.tenant, case_id=survey.case_id)
+    log.info("survey %s of case %s answered: %s", survey.id, survey.case_id, survey.score)
     payload = event_data(survey)
     emit(session, "survey.answered", survey.id, survey.tenant, payload)
     if survey.score <= LOW_SCORE or survey.solved is False:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,8 @@ from services.common.ids import new_id
 from services.volunteers.assignment import Candidate, choose_visitor
 from services.volunteers.models import Visit, Volunteer
 from services.volunteers.schemas import VisitEventSchema, VisitSchema, VolunteerSchema
+
+log = logging.getLogger(__name__)
 
 Emit = Callable[[Session, str, str, str, dict], Any]
 OPEN = "scheduled"
@@ -112,6 +115,7 @@ def schedule_follow_up(session: Session, emit: Emit, event: dict, due_days: int 
     session.add(visit)
     session.flush()
     emit(session, "visit.scheduled", visit.id, tenant, event_data(session, visit))
+    log.info("visit %s scheduled for case %s: %s", visit.id, visit.case_id, chosen or "left for staff")
     return visit
 
 
@@ -162,6 +166,7 @@ def complete(session: Session, emit: Emit, tenant: str, visit_id: str, outcome: 
     visit.completed_at = utcnow()
     session.flush()
     emit(session, "visit.completed", visit.id, tenant, event_data(session, visit))
+    log.info("visit %s of case %s completed: %s", visit.id, visit.case_id, outcome)
     return VisitSchema().dump(visit)
 
 
