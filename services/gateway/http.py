@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from services.common.errors import LianxinError, ValidationFailed
+from services.common.tracing import new_traceparent, trace_id_of, valid_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +107,23 @@ class Endpoint(HttpRequestHandler):
 
     def handle_request(self, request: Request) -> Response:
         request_id = (request.headers.get("X-Request-Id") or str(uuid.uuid4()))[:128]
+        # Continue the caller's trace, or start one: every event this request causes carries it.
+        traceparent = valid_traceparent(request.headers.get("traceparent")) or new_traceparent()
+        request.environ["lianxin.traceparent"] = traceparent
         request.max_content_length = int(self.container.config.get("MAX_BODY_BYTES", 1 << 20))
         if request.content_length is not None and request.content_length > request.max_content_length:
             response = problem(413, "Content too large", f"body over {request.max_content_length} bytes")
         else:
             response = self._run(request, request_id)
         response.headers["X-Request-Id"] = request_id
+        response.headers["traceparent"] = traceparent
+        log.info(
+            "%s %s → %d",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={"trace_id": trace_id_of(traceparent), "request_id": request_id},
+        )
         return response
 
     def _run(self, request: Request, request_id: str) -> Response:
@@ -119,8 +131,7 @@ class Endpoint(HttpRequestHandler):
         try:
             context = self.server.context_data_from_headers(request)
             context["requestid"] = request_id
-            if request.headers.get("traceparent"):
-                context["traceparent"] = request.headers["traceparent"][:55]
+            context["traceparent"] = request.environ["lianxin.traceparent"]
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             done = Event()

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.database import Database
 from services.common.errors import Conflict, Gone, NotFound, ValidationFailed
+from services.common.tracing import LogContext
 from services.gateway import openapi, pages, tenants
 from services.gateway.http import (
     ServiceUnavailable,
@@ -29,6 +30,7 @@ from services.gateway.models import Base, DeadLetter, Inbox, Outbox
 
 class GatewayService:
     name = "gateway"
+    log_context = LogContext()
 
     db = Database(Base, (Outbox, Inbox, DeadLetter))
     config = Config()

@@ -96,7 +96,13 @@ def queue(
             delivery.outbound = None
         queued.append(delivery)
     session.flush()
+    log.info("%s: queued %s to %s %s", kind, ",".join(channels), role, mask(phone))
     return queued
+
+
+def mask(phone: str) -> str:
+    """+8613912345678 → +86139****5678: enough to recognise, not enough to call."""
+    return phone[:-8] + "****" + phone[-4:] if len(phone) > 8 else "****"
 
 
 def backoff(attempt: int) -> timedelta:

@@ -10,6 +10,7 @@ from services.common.database import Database, OutboxRelay
 from services.common.envelope import load_event
 from services.common.errors import validated
 from services.common.subscribe import subscribe
+from services.common.tracing import LogContext
 from services.notifications import deliveries
 from services.notifications.dispatcher import Dispatcher
 from services.notifications.models import Base, Contact, DeadLetter, Inbox, Outbox
@@ -18,6 +19,7 @@ from services.notifications.schemas import ContactCreateSchema, ContactSchema, R
 
 class NotificationsService:
     name = "notifications"
+    log_context = LogContext()
 
     db = Database(Base, (Outbox, Inbox, DeadLetter))
     relay = OutboxRelay()

@@ -8,6 +8,7 @@ from services.common.database import Database, OutboxRelay
 from services.common.envelope import load_event
 from services.common.errors import validated
 from services.common.subscribe import subscribe
+from services.common.tracing import LogContext
 from services.requests import cases
 from services.requests.models import Base, DeadLetter, Inbox, Outbox
 from services.requests.schemas import (
@@ -20,6 +21,7 @@ from services.requests.schemas import (
 
 class RequestsService:
     name = "requests"
+    log_context = LogContext()
 
     db = Database(Base, (Outbox, Inbox, DeadLetter))
     relay = OutboxRelay()

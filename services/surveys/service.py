@@ -9,6 +9,7 @@ from services.common.database import Database, OutboxRelay
 from services.common.envelope import load_event
 from services.common.errors import validated
 from services.common.subscribe import subscribe
+from services.common.tracing import LogContext
 from services.surveys import surveys
 from services.surveys.models import Base, DeadLetter, Inbox, Outbox
 from services.surveys.schemas import AnswerSchema
@@ -16,6 +17,7 @@ from services.surveys.schemas import AnswerSchema
 
 class SurveysService:
     name = "surveys"
+    log_context = LogContext()
 
     db = Database(Base, (Outbox, Inbox, DeadLetter))
     relay = OutboxRelay()

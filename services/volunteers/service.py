@@ -9,6 +9,7 @@ from services.common.database import Database, OutboxRelay
 from services.common.envelope import load_event
 from services.common.errors import validated
 from services.common.subscribe import subscribe
+from services.common.tracing import LogContext
 from services.volunteers import visits
 from services.volunteers.models import Base, DeadLetter, Inbox, Outbox
 from services.volunteers.schemas import VisitCompleteSchema, VolunteerCreateSchema
@@ -16,6 +17,7 @@ from services.volunteers.schemas import VisitCompleteSchema, VolunteerCreateSche
 
 class VolunteersService:
     name = "volunteers"
+    log_context = LogContext()
 
     db = Database(Base, (Outbox, Inbox, DeadLetter))
     relay = OutboxRelay()
