@@ -153,3 +153,63 @@ def test_the_loop_across_processes_survives_a_killed_consumer_and_stops_graceful
     with open(lx.env["LIANXIN_VAR_DIR"] + "/requests.log", encoding="utf-8") as file:
         log = file.read()
     assert "stopping gracefully" in log and "requests stopped" in log
+
+
+def log_lines(lx, service):
+    with open(lx.env["LIANXIN_VAR_DIR"] + f"/{service}.log", encoding="utf-8") as file:
+        return [json.loads(line) for line in file if line.startswith("{")]
+
+
+def test_one_cases_trace_id_is_followed_through_every_service_it_touched(processes):
+    lx = processes
+    lx.env["LOG_FORMAT"] = "json"
+    for name in SERVICES:
+        lx.start(name)
+    wait_for(lambda: ready(lx.base), timeout=60)
+    tenant = json.loads(lx.cli("tenant", "create", "--name", "鑫苑物业"))
+    s = http.Session()
+    s.headers["Authorization"] = f"Bearer {tenant['api_key']}"
+
+    def post(path, body, **headers):
+        return wait_for(
+            lambda: (r := s.post(lx.base + path, json=body, headers=headers, timeout=15)).status_code < 500 and r, 60
+        )
+
+    estate = post("/api/v1/estates", {"name": "天玺华府"}).json()
+    post("/api/v1/volunteers", {"name": "王秀兰", "phone": "13800000201", "estate_ids": [estate["id"]]})
+    case = post(
+        "/api/v1/cases",
+        {
+            "estate_id": estate["id"],
+            "category": "complaint",
+            "title": "夜间施工噪音",
+            "description": "晚上十一点还在施工",
+            "channel": "wechat",
+            "reporter": {"name": "林女士", "phone": "13912345600", "household": "5-1-302"},
+        },
+    ).json()
+    for action, extra in (("accept", {}), ("assign", {"assignee": "物业经理"}), ("start", {}), ("resolve", {})):
+        assert post(f"/api/v1/cases/{case['id']}/transitions", {"action": action} | extra).status_code == 200
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    closed = post(
+        f"/api/v1/cases/{case['id']}/transitions", {"action": "close"}, traceparent=f"00-{trace_id}-00f067aa0ba902b7-01"
+    )
+    assert closed.headers["traceparent"].startswith(f"00-{trace_id}-")
+    wait_for(lambda: s.get(f"{lx.base}/api/v1/cases/{case['id']}/visits", timeout=15).json()["data"], 30)
+
+    def traced(service):
+        return [line["message"] for line in log_lines(lx, service) if line.get("trace_id") == trace_id]
+
+    wait_for(lambda: len(traced("notifications")) >= 3, 30)
+    assert traced("gateway") == [f"POST /api/v1/cases/{case['id']}/transitions → 200"]
+    assert f"case {case['id']}: resolved → closed (close by 鑫苑物业/{tenant['api_key'][:12]})" in traced("requests")
+    assert any(m.startswith("visit ") and f"scheduled for case {case['id']}" in m for m in traced("volunteers"))
+    assert any(m.startswith("survey ") and f"issued for case {case['id']}" in m for m in traced("surveys"))
+    assert sorted(m.split(":")[0] for m in traced("notifications")) == [
+        "survey.issued",
+        "visit.scheduled",
+        "visit.scheduled",
+    ]  # resident and volunteer
+    for service in SERVICES:  # API keys and survey tokens never reach the logs
+        text = json.dumps(log_lines(lx, service), ensure_ascii=False)
+        assert tenant["api_key"] not in text
