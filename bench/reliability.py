@@ -1,0 +1,139 @@
+"""`make reliability`: close N cases at a steady rate while a fault hits, then count against a ledger.
+
+For each fault: a fresh stack (services as separate processes, private vhost and databases),
+N cases prepared up to `resolved`, then closed at RATE per second while the fault is injected
+a third of the way in. The checker then counts, per closed case, visits, surveys and survey
+notifications (each must be exactly 1) and reports lost / duplicated / unexpected, and the
+recovery time (from the end of the fault until every closed case is complete).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import faults
+from bench.ledger import tally
+from bench.stack import SERVICES, seed, stack
+from services.common.testing import wait_for
+
+QUICK = ("broker-kill", "kill-requests", "kill-volunteers", "kill-surveys", "kill-notifications", "poison",
+         "duplicate")
+FULL = (*QUICK, "kill-gateway", *(f"sigterm-{s}" for s in SERVICES), "two-instances", "postgres-stop",
+        "slow-broker")
+
+
+def prepare(client, estate: str, n: int) -> list[str]:
+    cases = []
+    for i in range(n):
+        case = client.post("/api/v1/cases", {
+            "estate_id": estate, "category": "repair", "title": f"报修 {i}", "description": "可靠性测试",
+            "channel": "app", "reporter": {"name": "住户", "phone": f"139{i:08d}", "household": "1-1-101"}}).json()
+        for action, extra in (("accept", {}), ("assign", {"assignee": "师傅"}), ("start", {}), ("resolve", {})):
+            client.post(f"/api/v1/cases/{case['id']}/transitions", {"action": action} | extra)
+        cases.append(case["id"])
+    return cases
+
+
+def drive(client, cases: list[str], rate: float, closed: set[str], started: threading.Event) -> None:
+    """Close every case, RATE per second, retrying through outages until each close is accepted."""
+    interval = 1.0 / rate
+    next_at = time.monotonic()
+    for n, case_id in enumerate(cases):
+        if n == len(cases) // 3:
+            started.set()
+        response = client.post(f"/api/v1/cases/{case_id}/transitions", {"action": "close"}, deadline=180)
+        if response.status_code == 200 or (response.status_code == 409 and "closed" in response.text):
+            closed.add(case_id)
+        next_at += interval
+        time.sleep(max(0.0, next_at - time.monotonic()))
+    started.set()
+
+
+def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir: Path) -> dict:
+    inject: Callable = faults.FAULTS[name]
+    settings = {"RETRY_DELAYS": "0.5,1,2", "DLQ_MAX_ATTEMPTS": "4"}
+    with stack(workdir / name, postgres_url, **settings) as lx:
+        instances = 2 if name == "two-instances" else 1
+        for service in SERVICES:
+            lx.start(service, instances if service != "gateway" else 1)
+        client, tenant, estate = seed(lx)
+        cases = prepare(client, estate, n)
+        closed: set[str] = set()
+        started = threading.Event()
+        context = faults.Context(lx, tenant, estate)
+        if name in faults.BEGIN:
+            faults.BEGIN[name](context)
+        driver = threading.Thread(target=drive, args=(client, cases, rate, closed, started), daemon=True)
+        driver.start()
+        started.wait()
+        inject(context)
+        restored = time.monotonic()
+        driver.join(timeout=600)
+        try:
+            wait_for(lambda: tally(lx.urls, tenant, closed).complete, timeout=180, interval=0.5)
+        except AssertionError:
+            pass
+        recovery = time.monotonic() - restored
+        time.sleep(2.0)  # late duplicates would show now
+        result = tally(lx.urls, tenant, closed)
+        context.end()
+        row = {"fault": name, "closed": result.closed, "lost": result.lost + (n - len(closed)),
+               "duplicated": result.duplicated, "unexpected": result.unexpected, "recovery_s": round(recovery, 1)}
+        row |= context.report()
+        return row
+
+
+def table(rows: list[dict]) -> str:
+    head = f"{'fault':<20} {'closed':>6} {'lost':>5} {'duplicated':>10} {'unexpected':>10} {'recovery_s':>10}  notes"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['fault']:<20} {r['closed']:>6} {r['lost']:>5} {r['duplicated']:>10} "
+                     f"{r['unexpected']:>10} {r['recovery_s']:>10}  {r.get('notes', '')}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="reliability", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="bounded form: 200 cases, the CI faults")
+    parser.add_argument("--cases", type=int, default=None)
+    parser.add_argument("--rate", type=float, default=None, help="closures per second")
+    parser.add_argument("--faults", default=None, help=f"comma list from: {', '.join(FULL)}")
+    parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"))
+    parser.add_argument("--report", default="reliability-report.json")
+    args = parser.parse_args(argv)
+    n = args.cases or (200 if args.quick else 2000)
+    rate = args.rate or (25.0 if args.quick else 40.0)
+    chosen = args.faults.split(",") if args.faults else list(QUICK if args.quick else FULL)
+    if not args.postgres:
+        chosen = [f for f in chosen if f != "postgres-stop"]
+    workdir = Path(tempfile.mkdtemp(prefix="lianxin-reliability-"))
+    rows = []
+    try:
+        for name in chosen:
+            print(f"== {name}: {n} cases at {rate}/s", flush=True)
+            rows.append(run_fault(name, n, rate, args.postgres, workdir))
+            print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+    finally:
+        faults.ensure_broker_running()
+        Path(args.report).write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        shutil.rmtree(workdir, ignore_errors=True)
+    print()
+    print(table(rows))
+    bad = [r for r in rows if r["lost"] or r["duplicated"] or r["unexpected"] or r.get("failed")]
+    print(f"\n{len(rows)} faults, {len(bad)} with losses, duplicates or failed checks; report: {args.report}")
+    return 1 if bad or not rows else 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.exit(main())
