@@ -85,6 +85,12 @@ def wait_http(url: str, seconds: float) -> bool:
     return False
 
 
+def health_ports_of(base: int) -> dict[str, int]:
+    """On one machine the four health servers need four ports: HEALTH_PORT, HEALTH_PORT+1, …"""
+    names = [name for name in SERVICES if name != "gateway"]
+    return {name: base + i if base else 0 for i, name in enumerate(names)}
+
+
 def run() -> int:
     from services.cli import main as cli
 
@@ -97,8 +103,14 @@ def run() -> int:
     from services.cli import store
 
     seeded = demo.seed(store("gateway"), store("requests"), store("volunteers"))
+    health_ports = health_ports_of(int(setting("HEALTH_PORT")))
     children = [
-        subprocess.Popen([sys.executable, "-m", "services.runner", name], start_new_session=True) for name in SERVICES
+        subprocess.Popen(
+            [sys.executable, "-m", "services.runner", name],
+            start_new_session=True,
+            env=os.environ | {"HEALTH_PORT": str(health_ports.get(name, 0))},
+        )
+        for name in SERVICES
     ]
 
     def stop(*_: object) -> None:
@@ -121,6 +133,7 @@ def run() -> int:
         first = seeded[0]
         print("\n连心 Lianxin is running.")
         print(f"  gateway:  {base}   (API docs: {base}/docs, spec: {base}/openapi.json)")
+        print("  health:   " + ", ".join(f"{name} :{port}" for name, port in health_ports.items()))
         print("  demo API keys (政通路社区):")
         for row in seeded:
             print(f"    {row['company']:<6} {row['api_key']}   estate {row['estate']} = {row['estate_id']}")

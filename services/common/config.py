@@ -18,6 +18,7 @@ DEFAULTS: dict[str, str] = {
     "LIANXIN_VAR_DIR": "var",
     "GATEWAY_HOST": "127.0.0.1",
     "GATEWAY_PORT": "8000",
+    "HEALTH_PORT": "8080",
     "PUBLIC_BASE_URL": "",
     "MAX_BODY_BYTES": str(1024 * 1024),
     "RETRY_DELAYS": "1,5,30,120,600",

@@ -11,7 +11,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import outbox
+from services.common import metrics, outbox
 from services.common.broker import ConfirmingPublisher
 from services.common.db import Store, make_engine
 from services.common.envelope import make_event
@@ -22,10 +22,11 @@ log = logging.getLogger(__name__)
 class Access:
     """What a worker sees as ``self.db``: transactions, the inbox and event emission."""
 
-    def __init__(self, provider: Database, context: dict[str, Any]) -> None:
+    def __init__(self, provider: Database, context: dict[str, Any], worker_ctx: Any = None) -> None:
         self._provider = provider
         self.store = provider.store
         self.context = context
+        self.worker_ctx = worker_ctx  # for the duplicate count; None outside a nameko worker
 
     def transaction(self):  # noqa: ANN201 - a context manager of Session
         return self.store.transaction()
@@ -64,6 +65,8 @@ class Access:
             except IntegrityError:
                 session.rollback()
                 log.info("duplicate %s %s ignored by %s", event["type"], event["id"], handler)
+                if self.worker_ctx is not None:
+                    metrics.mark_duplicate(self.worker_ctx, event["type"])
                 yield None
                 return
             yield session
@@ -91,8 +94,6 @@ class Database(DependencyProvider):
         """The store, created on first use: sibling providers may set up before this one."""
         if self.store is None:
             self.store = Store(make_engine(self.container.config["DATABASE_URL"]))
-            if self.container.config.get("CREATE_TABLES"):
-                self.base.metadata.create_all(self.store.engine)
         return self.store
 
     def stop(self) -> None:
@@ -100,7 +101,7 @@ class Database(DependencyProvider):
             self.store.engine.dispose()
 
     def get_dependency(self, worker_ctx: Any) -> Access:
-        return Access(self, worker_ctx.data)
+        return Access(self, worker_ctx.data, worker_ctx)
 
 
 def database_of(container: Any) -> Database:
@@ -124,7 +125,11 @@ class OutboxRelay(DependencyProvider):
             self.publisher,
             batch_size=int(config.get("RELAY_BATCH_SIZE", 200)),
         )
-        self.loop = outbox.RelayLoop(self.relay, poll_seconds=float(config.get("RELAY_POLL_SECONDS", 0.5)))
+        self.loop = outbox.RelayLoop(
+            self.relay,
+            poll_seconds=float(config.get("RELAY_POLL_SECONDS", 0.5)),
+            service=self.container.service_name,
+        )
         database.open().on_commit(self.loop.nudge)
 
     def start(self) -> None:

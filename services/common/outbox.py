@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.common import metrics
 from services.common.broker import ConfirmingPublisher, Outgoing, PublishError
 from services.common.db import Store, utcnow
 
@@ -104,14 +105,21 @@ class Relay:
 
 
 class RelayLoop:
-    """Runs a :class:`Relay` until stopped: woken by commits, polling as a fallback."""
+    """Runs a :class:`Relay` until stopped: woken by commits, polling as a fallback.
 
-    def __init__(self, relay: Relay, poll_seconds: float = 0.5, max_backoff: float = 5.0) -> None:
+    With a ``service`` name it also keeps the outbox gauges of that service current.
+    """
+
+    def __init__(
+        self, relay: Relay, poll_seconds: float = 0.5, max_backoff: float = 5.0, service: str | None = None
+    ) -> None:
         self.relay = relay
         self.poll_seconds = poll_seconds
         self.max_backoff = max_backoff
+        self.service = service
         self.wake = threading.Event()
         self.running = True
+        self._gauges = metrics.Every(5.0)
 
     def nudge(self) -> None:
         self.wake.set()
@@ -119,6 +127,7 @@ class RelayLoop:
     def run(self) -> None:
         backoff = self.poll_seconds
         while self.running:
+            self._report_backlog()
             try:
                 sent = self.relay.run_once()
                 backoff = self.poll_seconds
@@ -135,6 +144,18 @@ class RelayLoop:
                 continue
             if sent < self.relay.batch_size:
                 self._sleep(self.poll_seconds)
+
+    def _report_backlog(self) -> None:
+        """Set the outbox gauges, at most every 5 s: one COUNT query must not slow the relay."""
+        if self.service is None or not self._gauges.due():
+            return
+        try:
+            count, oldest = self.relay.backlog()
+        except Exception as exc:  # the database is down: the relay itself will say so
+            log.debug("outbox relay: backlog unavailable (%s)", exc)
+            return
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
+        metrics.OUTBOX_OLDEST_SECONDS.labels(self.service).set(oldest or 0.0)
 
     def _sleep(self, seconds: float) -> None:
         self.wake.wait(seconds)

@@ -18,7 +18,7 @@ from marshmallow import ValidationError
 from nameko.events import EventHandler
 from nameko.messaging import Consumer
 
-from services.common import topology
+from services.common import metrics, topology
 from services.common.broker import ConfirmingPublisher, Outgoing
 from services.common.config import retry_delays
 from services.common.database import database_of
@@ -63,6 +63,8 @@ class Subscription(EventHandler):
                 eventlet.sleep(1.0)
                 self.queue_consumer.requeue_message(message)
                 return result, exc_info
+        elif not metrics.was_duplicate(worker_ctx):  # the inbox counted a duplicate already
+            metrics.count_event(self.container.service_name, self.event_type, "ok")
         self.queue_consumer.ack_message(message)
         return result, exc_info
 
@@ -84,8 +86,10 @@ class Subscription(EventHandler):
                 )
             )
             log.warning("%s: attempt %d failed (%s); retry in %ss", self.queue.name, attempt, error, delay)
+            metrics.count_event(self.container.service_name, self.event_type, "retry")
             return
         store_dead_letter(self.container, self.queue.name, message, headers, attempt, exc_info)
+        metrics.count_event(self.container.service_name, self.event_type, "dead_lettered")
         log.error("%s: dead-lettered after %d attempts: %s", self.queue.name, attempt, error)
 
 

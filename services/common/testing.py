@@ -168,7 +168,13 @@ class Platform:
         self.http.trust_env = False
 
     def env(self) -> dict[str, str]:
-        env = {"AMQP_URI": self.amqp_uri, "GATEWAY_PORT": str(self.port), "GATEWAY_HOST": "127.0.0.1"}
+        # HEALTH_PORT 0: each service's health server takes a free port (see health_url).
+        env = {
+            "AMQP_URI": self.amqp_uri,
+            "GATEWAY_PORT": str(self.port),
+            "GATEWAY_HOST": "127.0.0.1",
+            "HEALTH_PORT": "0",
+        }
         env |= {f"{name.upper()}_DATABASE_URL": url for name, url in self.database_urls.items()}
         env |= {key: str(value) for key, value in self.overrides.items()}
         return env
@@ -210,6 +216,16 @@ class Platform:
                     container.stop()
             except eventlet.Timeout:
                 container.kill()
+
+    def health_url(self, name: str) -> str:
+        """Where a running service answers /livez, /readyz and /metrics (the gateway: its own port)."""
+        if name == "gateway":
+            return self.base_url
+        from services.common.health import HealthServer
+
+        container = self.containers[name]
+        server = next(dep for dep in container.dependencies if isinstance(dep, HealthServer))
+        return f"http://127.0.0.1:{server.port}"
 
     def store(self, name: str) -> Store:
         return Store(make_engine(self.database_urls[name]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from functools import partial
 from typing import Any
@@ -20,6 +21,7 @@ from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from services.common import metrics
 from services.common.errors import LianxinError, ValidationFailed
 from services.common.tracing import new_traceparent, trace_id_of, valid_traceparent
 
@@ -106,6 +108,15 @@ class Endpoint(HttpRequestHandler):
     """nameko's HTTP entrypoint with our error format, body limit and request ids."""
 
     def handle_request(self, request: Request) -> Response:
+        started = time.monotonic()
+        response = self._answer(request)
+        # The route is the rule (``/api/v1/cases/<string:case_id>``), never the raw path: one
+        # series per route, not one per case.
+        metrics.HTTP_REQUESTS.labels(request.method, self.url, str(response.status_code)).inc()
+        metrics.HTTP_SECONDS.labels(self.url).observe(time.monotonic() - started)
+        return response
+
+    def _answer(self, request: Request) -> Response:
         request_id = (request.headers.get("X-Request-Id") or str(uuid.uuid4()))[:128]
         # Continue the caller's trace, or start one: every event this request causes carries it.
         traceparent = valid_traceparent(request.headers.get("traceparent")) or new_traceparent()

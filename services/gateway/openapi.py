@@ -38,6 +38,13 @@ class HealthSchema(Schema):
     status = fields.String()
 
 
+class ReadinessSchema(Schema):
+    status = fields.String()
+    checks = fields.Dict(
+        keys=fields.String(), values=fields.String(), metadata={"description": 'check → "ok" or why it failed'}
+    )
+
+
 @dataclass(frozen=True)
 class Param:
     name: str
@@ -186,6 +193,31 @@ ROUTES: tuple[Route, ...] = (
         tag="surveys",
     ),
     Route("GET", "/healthz", "Liveness of the gateway", HealthSchema, auth=False, tag="operations"),
+    Route(
+        "GET",
+        "/livez",
+        "Liveness: the broker connection is up (503 when not)",
+        HealthSchema,
+        auth=False,
+        tag="operations",
+    ),
+    Route(
+        "GET",
+        "/readyz",
+        "Readiness: database and broker answer (503 names the failed check)",
+        ReadinessSchema,
+        auth=False,
+        tag="operations",
+    ),
+    Route(
+        "GET",
+        "/metrics",
+        "Prometheus metrics (text format 0.0.4)",
+        None,
+        auth=False,
+        content="text/plain",
+        tag="operations",
+    ),
     Route("GET", "/openapi.json", "This document", None, auth=False, tag="operations"),
     Route("GET", "/docs", "This document, readable", None, auth=False, content="text/html", tag="operations"),
 )
@@ -256,7 +288,9 @@ def operation(route: Route) -> dict:
         op["responses"][str(route.status)] = {
             "description": "OK",
             "content": {
-                route.content: {"schema": {"type": "string"} if route.content == "text/html" else {"type": "object"}}
+                route.content: {
+                    "schema": {"type": "string"} if route.content.startswith("text/") else {"type": "object"}
+                }
             },
         }
     errors = set(route.errors) | {500, 503}

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.database import Database
 from services.common.errors import Conflict, Gone, NotFound, ValidationFailed
+from services.common.health import Answer, Health
 from services.common.tracing import LogContext
 from services.gateway import openapi, pages, tenants
 from services.gateway.http import (
@@ -33,6 +34,7 @@ class GatewayService:
     log_context = LogContext()
 
     db = Database(Base, (Outbox, Inbox, DeadLetter))
+    health = Health()
     config = Config()
     requests = RpcProxy("requests")
     volunteers = RpcProxy("volunteers")
@@ -191,6 +193,18 @@ class GatewayService:
     def healthz(self, request: Request) -> Response:
         return json_response({"status": "ok"})
 
+    @endpoint("GET", "/livez")
+    def livez(self, request: Request) -> Response:
+        return answer(self.health.livez())
+
+    @endpoint("GET", "/readyz")
+    def readyz(self, request: Request) -> Response:
+        return answer(self.health.readyz())
+
+    @endpoint("GET", "/metrics")
+    def metrics(self, request: Request) -> Response:
+        return answer(self.health.metrics())
+
     @endpoint("GET", "/openapi.json")
     def openapi_json(self, request: Request) -> Response:
         return json_response(openapi.spec())
@@ -202,3 +216,7 @@ class GatewayService:
 
 def html(body: str, status: int = 200) -> Response:
     return Response(body, status=status, mimetype="text/html")
+
+
+def answer(probe: Answer) -> Response:
+    return Response(probe.body, status=probe.status, content_type=probe.content_type)

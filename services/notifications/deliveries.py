@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from services.common import metrics
 from services.common.db import utcnow
 from services.common.ids import new_id
 from services.notifications.channels.base import Failed, Message, Recipient, RetryLater, Sent
@@ -94,6 +95,7 @@ def queue(
             delivery.attempts = 1
             delivery.sent_at = now
             delivery.outbound = None
+            metrics.NOTIFICATIONS.labels(channel, delivery.status).inc()
         queued.append(delivery)
     session.flush()
     log.info("%s: queued %s to %s %s", kind, ",".join(channels), role, mask(phone))
@@ -125,6 +127,7 @@ def record_result(delivery: Delivery, result: Sent | RetryLater | Failed, now: d
         delivery.last_error = result.reason
     if delivery.status != "queued":
         delivery.outbound = None
+    metrics.NOTIFICATIONS.labels(delivery.channel, delivery.status).inc()  # "queued" here: will retry
 
 
 def message_for(delivery: Delivery, email: str | None) -> Message:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from services.common.database import Database, OutboxRelay
 from services.common.envelope import load_event
 from services.common.errors import validated
+from services.common.health import HealthServer
 from services.common.subscribe import subscribe
 from services.common.tracing import LogContext
 from services.notifications import deliveries
@@ -23,6 +24,7 @@ class NotificationsService:
 
     db = Database(Base, (Outbox, Inbox, DeadLetter))
     relay = OutboxRelay()
+    health = HealthServer()
     channels = Dispatcher()
     config = Config()
 

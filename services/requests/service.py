@@ -7,6 +7,7 @@ from nameko.rpc import rpc
 from services.common.database import Database, OutboxRelay
 from services.common.envelope import load_event
 from services.common.errors import validated
+from services.common.health import HealthServer
 from services.common.subscribe import subscribe
 from services.common.tracing import LogContext
 from services.requests import cases
@@ -25,6 +26,7 @@ class RequestsService:
 
     db = Database(Base, (Outbox, Inbox, DeadLetter))
     relay = OutboxRelay()
+    health = HealthServer()
 
     @rpc
     def create_estate(self, tenant: str, payload: dict) -> dict:

@@ -8,6 +8,7 @@ from nameko.rpc import rpc
 from services.common.database import Database, OutboxRelay
 from services.common.envelope import load_event
 from services.common.errors import validated
+from services.common.health import HealthServer
 from services.common.subscribe import subscribe
 from services.common.tracing import LogContext
 from services.surveys import surveys
@@ -21,6 +22,7 @@ class SurveysService:
 
     db = Database(Base, (Outbox, Inbox, DeadLetter))
     relay = OutboxRelay()
+    health = HealthServer()
     config = Config()
 
     @rpc
