@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 COMPOSE ?= docker compose -f deploy/compose.yaml
 
-.PHONY: run test unit integration lint up down clean
+.PHONY: run test unit integration lint reliability up down clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ unit: $(VENV)/.dev
 integration: $(VENV)/.dev
 	$(BIN)/python -m services.common.prepare
 	$(BIN)/python -m pytest -m integration $(PYTEST_ARGS)
+
+## reliability: fault injection against the ledger (ARGS=--quick for the bounded form)
+reliability: $(VENV)/.dev
+	$(BIN)/python -m services.common.prepare
+	$(BIN)/python -m bench.reliability $(ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -68,15 +68,26 @@ def kill(service: str, sig: int) -> Callable[[Context], None]:
         ctx.lx.kill(service, sig)
         time.sleep(1.0)
         ctx.lx.start(service)
+
     return inject
 
 
 def poison(ctx: Context) -> None:
     """A case.closed that every consumer fails on (no estate): retried, then dead-lettered."""
-    event = make_event(source_service="requests", type="case.closed", subject="poison-case", tenant=ctx.tenant,
-                       data={"case_id": "poison-case", "estate_id": None, "category": "repair", "title": "毒消息",
-                             "status": "closed", "reporter": {"name": "x", "phone": "+8613900000000",
-                                                              "household": "1-1-101"}})
+    event = make_event(
+        source_service="requests",
+        type="case.closed",
+        subject="poison-case",
+        tenant=ctx.tenant,
+        data={
+            "case_id": "poison-case",
+            "estate_id": None,
+            "category": "repair",
+            "title": "毒消息",
+            "status": "closed",
+            "reporter": {"name": "x", "phone": "+8613900000000", "household": "1-1-101"},
+        },
+    )
     publisher = ConfirmingPublisher(ctx.lx.env["AMQP_URI"])
     body = json.dumps(event, ensure_ascii=False).encode()
     publisher.publish(Outgoing("requests.events", "case.closed", body, event["id"]))
@@ -98,8 +109,12 @@ def poison(ctx: Context) -> None:
                 time.sleep(0.5)
             ok = attempts == [expected]
             ctx.failed |= not ok
-            ctx.notes.append(f"poison in {service}: dead-lettered after {attempts} attempts" if attempts
-                             else f"poison in {service}: NOT dead-lettered")
+            ctx.notes.append(
+                f"poison in {service}: dead-lettered after {attempts} attempts"
+                if attempts
+                else f"poison in {service}: NOT dead-lettered"
+            )
+
     ctx.on_report.append(check)
 
 
@@ -124,9 +139,15 @@ def start_duplicator(ctx: Context) -> None:
         def on_message(body, message):  # noqa: ANN001
             if not (message.headers or {}).get("x-reliability-copy"):
                 raw = message.body if isinstance(message.body, bytes) else str(message.body).encode()
-                publisher.publish(Outgoing(message.delivery_info["exchange"], message.delivery_info["routing_key"],
-                                           raw, message.properties.get("message_id") or "copy",
-                                           dict(message.headers or {}) | {"x-reliability-copy": 1}))
+                publisher.publish(
+                    Outgoing(
+                        message.delivery_info["exchange"],
+                        message.delivery_info["routing_key"],
+                        raw,
+                        message.properties.get("message_id") or "copy",
+                        dict(message.headers or {}) | {"x-reliability-copy": 1},
+                    )
+                )
                 copies[0] += 1
             message.ack()
 

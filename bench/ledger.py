@@ -35,12 +35,18 @@ def count(urls: dict[str, str], tenant: str) -> tuple[Counter, Counter, Counter]
             visits = Counter(session.scalars(select(Visit.case_id).where(Visit.tenant == tenant)).all())
         with stores["surveys"].read() as session:
             surveys = Counter(session.scalars(select(Survey.case_id).where(Survey.tenant == tenant)).all())
-            issued = {row.event_id: row.body["data"]["case_id"] for row in session.scalars(
-                select(SurveysOutbox).where(SurveysOutbox.tenant == tenant, SurveysOutbox.type == "survey.issued"))}
+            issued = {
+                row.event_id: row.body["data"]["case_id"]
+                for row in session.scalars(
+                    select(SurveysOutbox).where(SurveysOutbox.tenant == tenant, SurveysOutbox.type == "survey.issued")
+                )
+            }
         with stores["notifications"].read() as session:
             triggers = session.scalars(
-                select(Delivery.trigger_id).where(Delivery.tenant == tenant, Delivery.kind == "survey.issued",
-                                                  Delivery.channel == "inapp")).all()
+                select(Delivery.trigger_id).where(
+                    Delivery.tenant == tenant, Delivery.kind == "survey.issued", Delivery.channel == "inapp"
+                )
+            ).all()
         notified = Counter(issued[t] for t in triggers if t in issued)
     finally:
         for store in stores.values():

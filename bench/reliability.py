@@ -26,18 +26,24 @@ from bench.ledger import tally
 from bench.stack import SERVICES, seed, stack
 from services.common.testing import wait_for
 
-QUICK = ("broker-kill", "kill-requests", "kill-volunteers", "kill-surveys", "kill-notifications", "poison",
-         "duplicate")
-FULL = (*QUICK, "kill-gateway", *(f"sigterm-{s}" for s in SERVICES), "two-instances", "postgres-stop",
-        "slow-broker")
+QUICK = ("broker-kill", "kill-requests", "kill-volunteers", "kill-surveys", "kill-notifications", "poison", "duplicate")
+FULL = (*QUICK, "kill-gateway", *(f"sigterm-{s}" for s in SERVICES), "two-instances", "postgres-stop", "slow-broker")
 
 
 def prepare(client, estate: str, n: int) -> list[str]:
     cases = []
     for i in range(n):
-        case = client.post("/api/v1/cases", {
-            "estate_id": estate, "category": "repair", "title": f"报修 {i}", "description": "可靠性测试",
-            "channel": "app", "reporter": {"name": "住户", "phone": f"139{i:08d}", "household": "1-1-101"}}).json()
+        case = client.post(
+            "/api/v1/cases",
+            {
+                "estate_id": estate,
+                "category": "repair",
+                "title": f"报修 {i}",
+                "description": "可靠性测试",
+                "channel": "app",
+                "reporter": {"name": "住户", "phone": f"139{i:08d}", "household": "1-1-101"},
+            },
+        ).json()
         for action, extra in (("accept", {}), ("assign", {"assignee": "师傅"}), ("start", {}), ("resolve", {})):
             client.post(f"/api/v1/cases/{case['id']}/transitions", {"action": action} | extra)
         cases.append(case["id"])
@@ -87,8 +93,14 @@ def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir:
         time.sleep(2.0)  # late duplicates would show now
         result = tally(lx.urls, tenant, closed)
         context.end()
-        row = {"fault": name, "closed": result.closed, "lost": result.lost + (n - len(closed)),
-               "duplicated": result.duplicated, "unexpected": result.unexpected, "recovery_s": round(recovery, 1)}
+        row = {
+            "fault": name,
+            "closed": result.closed,
+            "lost": result.lost + (n - len(closed)),
+            "duplicated": result.duplicated,
+            "unexpected": result.unexpected,
+            "recovery_s": round(recovery, 1),
+        }
         row |= context.report()
         return row
 
@@ -97,8 +109,10 @@ def table(rows: list[dict]) -> str:
     head = f"{'fault':<20} {'closed':>6} {'lost':>5} {'duplicated':>10} {'unexpected':>10} {'recovery_s':>10}  notes"
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['fault']:<20} {r['closed']:>6} {r['lost']:>5} {r['duplicated']:>10} "
-                     f"{r['unexpected']:>10} {r['recovery_s']:>10}  {r.get('notes', '')}")
+        lines.append(
+            f"{r['fault']:<20} {r['closed']:>6} {r['lost']:>5} {r['duplicated']:>10} "
+            f"{r['unexpected']:>10} {r['recovery_s']:>10}  {r.get('notes', '')}"
+        )
     return "\n".join(lines)
 
 
@@ -126,10 +140,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         faults.ensure_broker_running()
         Path(args.report).write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+    bad = [r for r in rows if r["lost"] or r["duplicated"] or r["unexpected"] or r.get("failed")]
+    if bad:
+        print(f"service logs kept in {workdir}")
+    else:
         shutil.rmtree(workdir, ignore_errors=True)
     print()
     print(table(rows))
-    bad = [r for r in rows if r["lost"] or r["duplicated"] or r["unexpected"] or r.get("failed")]
     print(f"\n{len(rows)} faults, {len(bad)} with losses, duplicates or failed checks; report: {args.report}")
     return 1 if bad or not rows else 0
 

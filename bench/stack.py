@@ -33,8 +33,7 @@ class Stack:
         for _ in range(instances):
             log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
             env = self.env | {"HEALTH_PORT": str(free_port())}
-            proc = subprocess.Popen([str(BIN / "lianxin-service"), name], env=env, stdout=log,
-                                    stderr=subprocess.STDOUT)
+            proc = subprocess.Popen([str(BIN / "lianxin-service"), name], env=env, stdout=log, stderr=subprocess.STDOUT)
             log.close()
             self.procs[name].append(proc)
 
@@ -59,8 +58,9 @@ class Stack:
                     proc.kill()
 
     def cli(self, *args: str) -> str:
-        return subprocess.run([str(BIN / "lianxin"), *args], env=self.env, capture_output=True, text=True,
-                              timeout=120, check=True).stdout
+        return subprocess.run(
+            [str(BIN / "lianxin"), *args], env=self.env, capture_output=True, text=True, timeout=120, check=True
+        ).stdout
 
     def ready(self) -> bool:
         try:
@@ -73,10 +73,19 @@ class Stack:
 def stack(workdir: Path, postgres_url: str | None, **settings: str) -> Iterator[Stack]:
     workdir.mkdir(parents=True, exist_ok=True)
     with private_vhost() as amqp_uri, private_databases(postgres_url) as urls:
-        env = dict(os.environ) | {
-            "AMQP_URI": amqp_uri, "GATEWAY_PORT": str(free_port()), "LIANXIN_VAR_DIR": str(workdir),
-            "LOG_LEVEL": "WARNING", "PYTHONWARNINGS": "ignore", "RPC_TIMEOUT": "5",
-        } | {f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()} | settings
+        env = (
+            dict(os.environ)
+            | {
+                "AMQP_URI": amqp_uri,
+                "GATEWAY_PORT": str(free_port()),
+                "LIANXIN_VAR_DIR": str(workdir),
+                "LOG_LEVEL": "WARNING",
+                "PYTHONWARNINGS": "ignore",
+                "RPC_TIMEOUT": "5",
+            }
+            | {f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()}
+            | settings
+        )
         lx = Stack(env, workdir)
         lx.urls = urls
         lx.cli("migrate")

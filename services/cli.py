@@ -44,6 +44,20 @@ def cmd_tenant_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tenant_key_rotate(args: argparse.Namespace) -> int:
+    from services.common.errors import NotFound
+    from services.gateway import tenants
+
+    try:
+        with store("gateway").transaction() as session:
+            rotated = tenants.rotate_key(session, args.name)
+    except NotFound as exc:
+        print(exc.detail, file=sys.stderr)
+        return 1
+    print(json.dumps(rotated, ensure_ascii=False))
+    return 0
+
+
 def cmd_dlq_list(args: argparse.Namespace) -> int:
     rows = []
     for service in args.service or SERVICES:
@@ -103,6 +117,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True)
     p.add_argument("--community", default=None)
     p.set_defaults(func=cmd_tenant_create)
+    key = tenant.add_parser("key", help="API keys").add_subparsers(dest="key_action", required=True)
+    p = key.add_parser("rotate", help="issue a new key (printed once) and revoke the tenant's older keys")
+    p.add_argument("--name", required=True)
+    p.set_defaults(func=cmd_tenant_key_rotate)
 
     dlq = sub.add_parser("dlq", help="the dead-letter stores").add_subparsers(dest="action", required=True)
     p = dlq.add_parser("list", help="list dead letters (JSON lines)")

@@ -19,13 +19,32 @@ import sys  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from services.common import logs, topology  # noqa: E402
+from services.common.broker import bound_nameko_connections  # noqa: E402
 from services.common.config import SERVICES, service_config  # noqa: E402
 
 log = logging.getLogger("lianxin.runner")
 
 
+def dump_greenlets(*_: object) -> None:
+    """SIGUSR1: print every green thread's stack (what is this service waiting on?)."""
+    import gc
+    import traceback
+
+    import greenlet
+
+    for obj in gc.get_objects():
+        try:
+            if isinstance(obj, greenlet.greenlet) and obj.gr_frame is not None:
+                print(f"--- {obj!r}", file=sys.stderr)
+                traceback.print_stack(obj.gr_frame, file=sys.stderr)
+        except ReferenceError:
+            continue
+    sys.stderr.flush()
+
+
 def run(name: str) -> int:
     config = service_config(name)
+    bound_nameko_connections()
     logs.configure(name, str(config["LOG_LEVEL"]), os.environ.get("LOG_FORMAT", "text"))
     topology.declare(config)
     runner = ServiceRunner(config)
@@ -36,6 +55,7 @@ def run(name: str) -> int:
         eventlet.spawn_n(runner.stop)
 
     signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGUSR1, dump_greenlets)
     runner.start()
     log.info("%s started", name)
     waiter = eventlet.spawn(runner.wait)

@@ -151,3 +151,19 @@ class ConfirmingPublisher:
                 conn.release()
             except Exception:  # the socket may already be gone
                 log.debug("closing broker connection failed", exc_info=True)
+
+
+def bound_nameko_connections(timeout: float = 10.0) -> None:
+    """Give every connection nameko opens socket and handshake timeouts.
+
+    nameko's RPC publisher and consumers build kombu connections from its module-level
+    DEFAULT_TRANSPORT_OPTIONS, without timeouts. When the broker restarts, a publish that
+    reconnects while RabbitMQ is still booting can block forever in the AMQP handshake; a
+    handful of those hold every gateway worker (seen in the broker-kill reliability run).
+    The options are shared by reference, so extending the dict reaches every connection.
+    """
+    from nameko.constants import DEFAULT_TRANSPORT_OPTIONS
+
+    DEFAULT_TRANSPORT_OPTIONS.update(
+        {"connect_timeout": min(timeout, 5.0), "read_timeout": timeout, "write_timeout": timeout}
+    )

@@ -146,7 +146,7 @@ class Probes:
         return render(run_checks({"broker": self.check_consumers}), show_checks=False)
 
     def readyz(self) -> Answer:
-        checks = {"database": self.check_database, "broker": self.check_broker}
+        checks = {"database": self.check_database, "broker": self.check_broker, "consumers": self.check_consumers}
         if self.queues:
             checks["topology"] = self.check_topology
         return render(run_checks(checks))

@@ -189,6 +189,10 @@ class Platform:
     def start(self, *names: str, **extra: Any) -> None:
         from nameko.containers import ServiceContainer
 
+        from services.common.broker import bound_nameko_connections
+
+        bound_nameko_connections()
+
         topology.declare(self.config("gateway"))
         for name in names or SERVICES:
             container = ServiceContainer(topology.service_class(name), self.config(name, **extra.get(name, {})))

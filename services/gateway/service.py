@@ -57,9 +57,16 @@ class GatewayService:
         return tenant.id, f"{tenant.name}/{api_key.prefix}"
 
     def _call(self, service: str, method: str, *args: object) -> object:
+        """Call a service over RPC; 503 when it does not answer within RPC_TIMEOUT.
+
+        Only the wait for the reply is timed out: interrupting kombu while it (re)connects
+        for the publish can leave a pooled connection half-open (seen after a broker
+        restart), so the publish is bounded by the connection timeouts instead.
+        """
         timeout = float(self.config.get("RPC_TIMEOUT", 10))
+        reply = getattr(getattr(self, service), method).call_async(*args)
         with eventlet.Timeout(timeout, ServiceUnavailable(f"{service} did not answer in {timeout:g}s")):
-            return getattr(getattr(self, service), method).call_async(*args).result()
+            return reply.result()
 
     def _case(self, tenant: str, case_id: str) -> dict:
         return self._call("requests", "get_case", tenant, case_id)

@@ -53,3 +53,18 @@ def authenticate(session: Session, key: str) -> tuple[Tenant, ApiKey] | None:
 
 def find_tenant(session: Session, name: str) -> Tenant | None:
     return session.scalars(select(Tenant).where(Tenant.name == name)).first()
+
+
+def rotate_key(session: Session, name: str) -> dict:
+    """A new key for the tenant; every older key of it is revoked at once."""
+    from services.common.db import utcnow
+    from services.common.errors import NotFound
+
+    tenant = find_tenant(session, name)
+    if tenant is None:
+        raise NotFound(f"no tenant named {name!r}")
+    old = session.scalars(select(ApiKey).where(ApiKey.tenant_id == tenant.id, ApiKey.revoked_at.is_(None))).all()
+    for key in old:
+        key.revoked_at = utcnow()
+    new = issue_key(session, tenant.id)
+    return {"tenant_id": tenant.id, "api_key": new, "revoked": [key.prefix for key in old]}

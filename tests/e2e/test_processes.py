@@ -264,3 +264,32 @@ def test_sigterm_mid_stream_finishes_in_flight_work_and_loses_nothing(processes)
     with open(lx.env["LIANXIN_VAR_DIR"] + "/volunteers.log", encoding="utf-8") as file:
         log = file.read()
     assert "stopping gracefully" in log and log.count("volunteers stopped") == 1
+
+
+def test_the_image_entrypoint_runs_each_service_until_ready(processes):
+    """What the container runs (ENTRYPOINT lianxin-service NAME): each one becomes ready on its own."""
+    lx = processes
+    entrypoint = os.path.join(os.path.dirname(sys.executable), "lianxin-service")
+    ports = {name: free_port() for name in SERVICES}
+    procs = {}
+    for name in SERVICES:
+        env = lx.env | {"HEALTH_PORT": str(ports[name])}
+        procs[name] = subprocess.Popen(
+            [entrypoint, name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+    lx.procs.update(procs)
+
+    def readiness(name):
+        url = (lx.base if name == "gateway" else f"http://127.0.0.1:{ports[name]}") + "/readyz"
+        try:
+            response = http.get(url, timeout=2)
+        except http.RequestException:
+            return None
+        return response.status_code == 200 and response.json()
+
+    for name in SERVICES:
+        body = wait_for(lambda name=name: readiness(name), timeout=60)
+        assert body["status"] == "ok", name
+        live = http.get((lx.base if name == "gateway" else f"http://127.0.0.1:{ports[name]}") + "/livez", timeout=2)
+        assert live.status_code == 200, name
+    assert lx.stop_all() == {name: 0 for name in SERVICES}

@@ -51,7 +51,9 @@ def test_every_service_is_live_and_ready(platform, service):
     assert (live.status_code, live.json()) == (200, {"status": "ok"})
     ready = get(platform, service, "/readyz")
     assert ready.status_code == 200, ready.text
-    checks = {"database": "ok", "broker": "ok"} | ({} if service == "gateway" else {"topology": "ok"})
+    checks = {"database": "ok", "broker": "ok", "consumers": "ok"} | (
+        {} if service == "gateway" else {"topology": "ok"}
+    )
     assert ready.json() == {"status": "ok", "checks": checks}
 
 
