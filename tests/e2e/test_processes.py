@@ -52,6 +52,16 @@ class Processes:
                 codes[name] = "killed"
         return codes
 
+    def boot(self, company):
+        """Start every service, create the company; its key and an authorised HTTP session."""
+        for name in SERVICES:
+            self.start(name)
+        wait_for(lambda: ready(self.base), timeout=60)
+        tenant = json.loads(self.cli("tenant", "create", "--name", company, "--community", "政通路社区"))
+        session = http.Session()
+        session.headers["Authorization"] = f"Bearer {tenant['api_key']}"
+        return tenant, session
+
     def cli(self, *args):
         out = subprocess.run(
             [sys.executable, "-m", "services.cli", *args],
@@ -100,13 +110,8 @@ def ready(base):
 
 def test_the_loop_across_processes_survives_a_killed_consumer_and_stops_gracefully(processes):
     lx = processes
-    for name in SERVICES:
-        lx.start(name)
-    wait_for(lambda: ready(lx.base), timeout=60)
-    tenant = json.loads(lx.cli("tenant", "create", "--name", "缔华物业", "--community", "政通路社区"))
+    tenant, s = lx.boot("缔华物业")
     assert tenant["api_key"].startswith("lx_live_")
-    s = http.Session()
-    s.headers["Authorization"] = f"Bearer {tenant['api_key']}"
 
     def post(path, body):
         return wait_for(lambda: (r := s.post(lx.base + path, json=body, timeout=15)).status_code < 500 and r, 60)
@@ -164,12 +169,7 @@ def log_lines(lx, service):
 def test_one_cases_trace_id_is_followed_through_every_service_it_touched(processes):
     lx = processes
     lx.env["LOG_FORMAT"] = "json"
-    for name in SERVICES:
-        lx.start(name)
-    wait_for(lambda: ready(lx.base), timeout=60)
-    tenant = json.loads(lx.cli("tenant", "create", "--name", "鑫苑物业"))
-    s = http.Session()
-    s.headers["Authorization"] = f"Bearer {tenant['api_key']}"
+    tenant, s = lx.boot("鑫苑物业")
 
     def post(path, body, **headers):
         return wait_for(
@@ -219,12 +219,7 @@ def test_one_cases_trace_id_is_followed_through_every_service_it_touched(process
 def test_sigterm_mid_stream_finishes_in_flight_work_and_loses_nothing(processes):
     """20 closures in a burst; the volunteers service gets SIGTERM while handling them, then restarts."""
     lx = processes
-    for name in SERVICES:
-        lx.start(name)
-    wait_for(lambda: ready(lx.base), timeout=60)
-    tenant = json.loads(lx.cli("tenant", "create", "--name", "新生活物业"))
-    s = http.Session()
-    s.headers["Authorization"] = f"Bearer {tenant['api_key']}"
+    tenant, s = lx.boot("新生活物业")
 
     def post(path, body):
         return wait_for(lambda: (r := s.post(lx.base + path, json=body, timeout=15)).status_code < 500 and r, 60)
