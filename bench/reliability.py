@@ -67,7 +67,7 @@ def drive(client, cases: list[str], rate: float, closed: set[str], started: thre
 
 def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir: Path) -> dict:
     inject: Callable = faults.FAULTS[name]
-    settings = {"RETRY_DELAYS": "0.5,1,2", "DLQ_MAX_ATTEMPTS": "4"}
+    settings = {"RETRY_DELAYS": "0.5,1,2", "DLQ_MAX_ATTEMPTS": "4", "CONSUMER_WATCHDOG_SECONDS": "20"}
     with stack(workdir / name, postgres_url, **settings) as lx:
         instances = 2 if name == "two-instances" else 1
         for service in SERVICES:
@@ -102,6 +102,10 @@ def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir:
             "recovery_s": round(recovery, 1),
         }
         row |= context.report()
+        if lx.restarts:
+            row["notes"] = "; ".join(
+                filter(None, [row["notes"], f"{lx.restarts} process(es) restarted by the supervisor"])
+            )
         return row
 
 

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,19 @@ class Stack:
         self.workdir = workdir
         self.procs: dict[str, list[subprocess.Popen]] = {name: [] for name in SERVICES}
         self.base = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
+        self.restarts = 0
+        self._stopping = threading.Event()
+        threading.Thread(target=self._supervise, daemon=True).start()
+
+    def _supervise(self) -> None:
+        """Restart a process that exits on its own with an error, as a container runtime would."""
+        while not self._stopping.wait(1.0):
+            for name, procs in self.procs.items():
+                for proc in list(procs):
+                    if proc.poll() is not None and proc.returncode > 0 and not self._stopping.is_set():
+                        procs.remove(proc)
+                        self.restarts += 1
+                        self.start(name)
 
     def start(self, name: str, instances: int = 1) -> None:
         for _ in range(instances):
@@ -46,6 +60,7 @@ class Stack:
             proc.wait(timeout=60)
 
     def stop(self) -> None:
+        self._stopping.set()
         for procs in self.procs.values():
             for proc in procs:
                 if proc.poll() is None:

@@ -104,14 +104,15 @@ def run() -> int:
 
     seeded = demo.seed(store("gateway"), store("requests"), store("volunteers"))
     health_ports = health_ports_of(int(setting("HEALTH_PORT")))
-    children = [
-        subprocess.Popen(
+
+    def spawn(name: str) -> subprocess.Popen:
+        return subprocess.Popen(
             [sys.executable, "-m", "services.runner", name],
             start_new_session=True,
             env=os.environ | {"HEALTH_PORT": str(health_ports.get(name, 0))},
         )
-        for name in SERVICES
-    ]
+
+    children = [spawn(name) for name in SERVICES]
 
     def stop(*_: object) -> None:
         for child in children:
@@ -152,10 +153,13 @@ def run() -> int:
             f"-H 'Content-Type: application/json' -d '{json.dumps(case, ensure_ascii=False)}'"
         )
         print("  Ctrl-C stops everything.\n", flush=True)
-        while all(child.poll() is None for child in children):
+        while True:  # restart a service that exits with an error, as compose or Kubernetes would
             time.sleep(0.5)
-        print("a service exited; stopping the others", file=sys.stderr)
-        return 1
+            for index, child in enumerate(children):
+                if child.poll() is not None and child.returncode != 0:
+                    name = SERVICES[index]
+                    print(f"{name} exited ({child.returncode}); restarting it", file=sys.stderr, flush=True)
+                    children[index] = spawn(name)
     except KeyboardInterrupt:
         print("\nstopping …")
         return 0

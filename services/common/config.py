@@ -25,6 +25,7 @@ DEFAULTS: dict[str, str] = {
     "DLQ_MAX_ATTEMPTS": "6",
     "RPC_TIMEOUT": "10",
     "OUTBOX_AMQP_URI": "",
+    "CONSUMER_WATCHDOG_SECONDS": "60",
     "RELAY_BATCH_SIZE": "200",
     "RELAY_POLL_SECONDS": "0.5",
     "WORKER_POOL_SIZE": "10",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -216,12 +217,60 @@ class Probes:
         metrics.DEAD_LETTERS.labels(self.service).set(count or 0)
 
 
+class ConsumersLost(Exception):
+    """The service's broker consumers stayed down: exit so the supervisor starts it afresh."""
+
+
 class Health(DependencyProvider):
-    """Gives workers the service's :class:`Probes`, and times RPC and event-handler workers."""
+    """Gives workers the service's :class:`Probes`, times RPC and event-handler workers, and
+    watches the broker consumers.
+
+    nameko sometimes does not resubscribe a consumer after RabbitMQ restarts under load (seen in
+    the broker-kill reliability run: the process lives, its RPC queue has no consumer). A
+    process in that state is useless, so after ``CONSUMER_WATCHDOG_SECONDS`` of failing the
+    liveness check it kills its container and exits non-zero; Kubernetes, compose and
+    ``lianxin run`` restart it, and unacked messages are redelivered to the fresh process.
+    """
 
     def setup(self) -> None:
         self.probes = Probes(self.container)
         self._started: dict[Any, float] = {}
+        self._watching = False
+
+    def start(self) -> None:
+        grace = float(self.container.config.get("CONSUMER_WATCHDOG_SECONDS", 60) or 0)
+        if grace > 0:
+            self._watching = True
+            self.container.spawn_managed_thread(lambda: self._watch(grace), identifier="consumer-watchdog")
+
+    def _watch(self, grace: float) -> None:
+        failing_since: float | None = None
+        while self._watching:
+            eventlet.sleep(min(5.0, grace / 4))
+            try:
+                self.probes.check_consumers()
+                failing_since = None
+            except Exception as exc:  # noqa: BLE001 - any failure counts
+                failing_since = failing_since or time.monotonic()
+                if time.monotonic() - failing_since >= grace and self._watching:
+                    log.critical(
+                        "%s: broker consumers down for %.0fs (%s); exiting to be restarted",
+                        self.probes.service,
+                        grace,
+                        exc,
+                    )
+                    self._watching = False
+                    try:
+                        raise ConsumersLost(str(exc))
+                    except ConsumersLost:
+                        self.container.kill(sys.exc_info())
+                    return
+
+    def stop(self) -> None:
+        self._watching = False
+
+    def kill(self) -> None:
+        self._watching = False
 
     def get_dependency(self, worker_ctx: Any) -> Probes:
         return self.probes
@@ -258,6 +307,7 @@ class HealthServer(Health):
         self._thread: Any = None
 
     def start(self) -> None:
+        super().start()
         self._socket = eventlet.listen((HEALTH_HOST, int(self.container.config.get("HEALTH_PORT") or 0)))
         self.port = self._socket.getsockname()[1]
         self._thread = self.container.spawn_managed_thread(
@@ -269,9 +319,11 @@ class HealthServer(Health):
         log.info("%s: /livez /readyz /metrics on port %d", self.container.service_name, self.port)
 
     def stop(self) -> None:
+        super().stop()
         self._shutdown()
 
     def kill(self) -> None:
+        super().kill()
         self._shutdown()
 
     def _shutdown(self) -> None:
