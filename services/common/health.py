@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -236,6 +237,7 @@ class Health(DependencyProvider):
         self.probes = Probes(self.container)
         self._started: dict[Any, float] = {}
         self._watching = False
+        self._stopped = threading.Event()
 
     def start(self) -> None:
         grace = float(self.container.config.get("CONSUMER_WATCHDOG_SECONDS", 60) or 0)
@@ -245,8 +247,7 @@ class Health(DependencyProvider):
 
     def _watch(self, grace: float) -> None:
         failing_since: float | None = None
-        while self._watching:
-            eventlet.sleep(min(5.0, grace / 4))
+        while self._watching and not self._stopped.wait(min(5.0, grace / 4)):
             try:
                 self.probes.check_consumers()
                 failing_since = None
@@ -268,9 +269,11 @@ class Health(DependencyProvider):
 
     def stop(self) -> None:
         self._watching = False
+        self._stopped.set()
 
     def kill(self) -> None:
         self._watching = False
+        self._stopped.set()
 
     def get_dependency(self, worker_ctx: Any) -> Probes:
         return self.probes

@@ -1,5 +1,7 @@
 """A service whose broker consumers stay down kills itself, to be restarted by its supervisor."""
 
+import threading
+
 import eventlet
 import pytest
 
@@ -36,6 +38,7 @@ def watchdog(healthy):
     health = Health()
     health.container = Container()
     health.probes, health._started, health._watching = Probes(healthy), {}, False
+    health._stopped = threading.Event()
     health.start()
     return health
 
