@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import threading
@@ -13,13 +12,12 @@ from collections.abc import Callable
 from kombu import Queue
 from sqlalchemy import select
 
-from bench.stack import SERVICES, Stack
 from services.common.broker import ConfirmingPublisher, Outgoing, connect
+from services.common.config import SERVICES
 from services.common.db import Store, make_engine
 from services.common.envelope import make_event
-from services.platform import broker_reachable
-
-LOCAL_BROKER = "amqp://guest:guest@127.0.0.1:5672/"
+from services.common.testing import ServiceProcesses
+from services.platform import ensure_broker
 
 
 def sh(*cmd: str) -> None:
@@ -28,18 +26,14 @@ def sh(*cmd: str) -> None:
 
 def ensure_broker_running() -> None:
     """Leave the machine's RabbitMQ as we found it: running, no memory alarm."""
-    if not broker_reachable(LOCAL_BROKER):
-        sh(shutil.which("rabbitmq-server") or "/usr/sbin/rabbitmq-server", "-detached")
-        deadline = time.monotonic() + 120
-        while not broker_reachable(LOCAL_BROKER) and time.monotonic() < deadline:
-            time.sleep(1)
+    ensure_broker()
     sh("rabbitmqctl", "set_vm_memory_high_watermark", "0.4")
 
 
 class Context:
     """What a fault may touch, and what it reports besides the ledger."""
 
-    def __init__(self, lx: Stack, tenant: str, estate: str) -> None:
+    def __init__(self, lx: ServiceProcesses, tenant: str, estate: str) -> None:
         self.lx, self.tenant, self.estate = lx, tenant, estate
         self.notes: list[str] = []
         self.failed = False

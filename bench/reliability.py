@@ -23,8 +23,9 @@ from pathlib import Path
 
 from bench import faults
 from bench.ledger import tally
-from bench.stack import SERVICES, seed, stack
-from services.common.testing import wait_for
+from bench.stack import seed
+from services.common.config import SERVICES
+from services.common.testing import service_processes, wait_for
 
 QUICK = ("broker-kill", "kill-requests", "kill-volunteers", "kill-surveys", "kill-notifications", "poison", "duplicate")
 FULL = (*QUICK, "kill-gateway", *(f"sigterm-{s}" for s in SERVICES), "two-instances", "postgres-stop", "slow-broker")
@@ -68,7 +69,7 @@ def drive(client, cases: list[str], rate: float, closed: set[str], started: thre
 def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir: Path) -> dict:
     inject: Callable = faults.FAULTS[name]
     settings = {"RETRY_DELAYS": "0.5,1,2", "DLQ_MAX_ATTEMPTS": "4", "CONSUMER_WATCHDOG_SECONDS": "20"}
-    with stack(workdir / name, postgres_url, **settings) as lx:
+    with service_processes(workdir / name, postgres_url, **settings) as lx:
         instances = 2 if name == "two-instances" else 1
         for service in SERVICES:
             lx.start(service, instances if service != "gateway" else 1)

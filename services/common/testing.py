@@ -9,13 +9,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -251,3 +254,104 @@ def _patched_environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+BIN = Path(sys.executable).parent
+
+
+class ServiceProcesses:
+    """Service processes (several instances each, if asked) that a fault run can kill and restart."""
+
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self.env = env
+        self.workdir = workdir
+        self.procs: dict[str, list[subprocess.Popen]] = {name: [] for name in SERVICES}
+        self.base = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
+        self.restarts = 0
+        self.health_ports: dict[str, int] = {}
+        self._stopping = threading.Event()
+        threading.Thread(target=self._supervise, daemon=True).start()
+
+    def _supervise(self) -> None:
+        """Restart a process that exits on its own with an error, as a container runtime would."""
+        while not self._stopping.wait(1.0):
+            for name, procs in self.procs.items():
+                for proc in list(procs):
+                    if proc.poll() is not None and proc.returncode > 0 and not self._stopping.is_set():
+                        procs.remove(proc)
+                        self.restarts += 1
+                        self.start(name)
+
+    def start(self, name: str, instances: int = 1) -> None:
+        for _ in range(instances):
+            log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+            self.health_ports[name] = free_port()
+            env = self.env | {"HEALTH_PORT": str(self.health_ports[name])}
+            proc = subprocess.Popen([str(BIN / "lianxin-service"), name], env=env, stdout=log, stderr=subprocess.STDOUT)
+            log.close()
+            self.procs[name].append(proc)
+
+    def live(self, name: str) -> list[subprocess.Popen]:
+        return [p for p in self.procs[name] if p.poll() is None]
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> list[int]:
+        """Signal every live instance of a service; their exit codes."""
+        codes = []
+        for proc in self.live(name):
+            proc.send_signal(sig)
+            codes.append(proc.wait(timeout=60))
+        return codes
+
+    def stop(self) -> dict[str, int | str]:
+        """SIGTERM everything; each service's exit code (of its last instance)."""
+        self._stopping.set()
+        for procs in self.procs.values():
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+        codes: dict[str, int | str] = {}
+        for name, procs in self.procs.items():
+            for proc in procs:
+                try:
+                    codes[name] = proc.wait(timeout=40)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    codes[name] = "killed"
+        return codes
+
+    def cli(self, *args: str) -> str:
+        return subprocess.run(
+            [str(BIN / "lianxin"), *args], env=self.env, capture_output=True, text=True, timeout=120, check=True
+        ).stdout
+
+    def ready(self) -> bool:
+        try:
+            return http.get(self.base + "/healthz", timeout=1).status_code == 200
+        except http.RequestException:
+            return False
+
+
+@contextlib.contextmanager
+def service_processes(workdir: Path, postgres_url: str | None, **settings: str) -> Iterator[ServiceProcesses]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    with private_vhost() as amqp_uri, private_databases(postgres_url) as urls:
+        env = (
+            dict(os.environ)
+            | {
+                "AMQP_URI": amqp_uri,
+                "GATEWAY_PORT": str(free_port()),
+                "LIANXIN_VAR_DIR": str(workdir),
+                "LOG_LEVEL": "WARNING",
+                "PYTHONWARNINGS": "ignore",
+                "RPC_TIMEOUT": "5",
+            }
+            | {f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()}
+            | settings
+        )
+        lx = ServiceProcesses(env, workdir)
+        lx.urls = urls
+        lx.cli("migrate")
+        try:
+            yield lx
+        finally:
+            lx.stop()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from services.common import metrics
 from services.common.db import utcnow
 from services.common.ids import new_id
+from services.common.pages import page
 from services.notifications.channels.base import Failed, Message, Recipient, RetryLater, Sent
 from services.notifications.models import Contact, Delivery, InboxMessage
 from services.notifications.templates import render
@@ -154,8 +155,6 @@ def due(session: Session, now: datetime, limit: int) -> list[Delivery]:
 
 
 def for_recipient(session: Session, tenant: str, phone: str, limit: int, starting_after: str | None) -> dict:
-    from services.common.pages import page
-
     query = select(Delivery).where(Delivery.tenant == tenant, Delivery.recipient_phone == phone)
     rows, has_more = page(session, query, Delivery.id, limit, starting_after)
     return {"data": [delivery_view(row) for row in rows], "has_more": has_more}

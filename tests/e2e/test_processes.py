@@ -7,110 +7,40 @@ service with SIGTERM: the event is kept in its queue and each process exits clea
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 import requests as http
 
-from services.common.testing import free_port, private_databases, private_vhost, wait_for
+from services.common.config import SERVICES
+from services.common.testing import service_processes, wait_for
 
 pytestmark = pytest.mark.e2e
-
-SERVICES = ("requests", "volunteers", "notifications", "surveys", "gateway")
-
-
-class Processes:
-    def __init__(self, env):
-        self.env = env
-        self.procs = {}
-        self.logs = {}
-
-    def start(self, name):
-        log = open(self.env["LIANXIN_VAR_DIR"] + f"/{name}.log", "ab")  # noqa: SIM115
-        env = self.env | {"HEALTH_PORT": str(free_port())}
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "services.runner", name], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        self.logs[name] = log
-
-    def signal(self, name, sig):
-        self.procs[name].send_signal(sig)
-        return self.procs[name].wait(timeout=40)
-
-    def stop_all(self):
-        codes = {}
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for name, proc in self.procs.items():
-            try:
-                codes[name] = proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                codes[name] = "killed"
-        return codes
-
-    def boot(self, company):
-        """Start every service, create the company; its key and an authorised HTTP session."""
-        for name in SERVICES:
-            self.start(name)
-        wait_for(lambda: ready(self.base), timeout=60)
-        tenant = json.loads(self.cli("tenant", "create", "--name", company, "--community", "政通路社区"))
-        session = http.Session()
-        session.headers["Authorization"] = f"Bearer {tenant['api_key']}"
-        return tenant, session
-
-    def cli(self, *args):
-        out = subprocess.run(
-            [sys.executable, "-m", "services.cli", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
-        return out.stdout
 
 
 @pytest.fixture
 def processes(tmp_path):
-    with private_vhost() as amqp_uri, private_databases(os.environ.get("TEST_DATABASE_URL")) as urls:
-        port = free_port()
-        env = (
-            dict(os.environ)
-            | {
-                "AMQP_URI": amqp_uri,
-                "GATEWAY_PORT": str(port),
-                "LIANXIN_VAR_DIR": str(tmp_path),
-                "RETRY_DELAYS": "0.5,1",
-                "LOG_LEVEL": "INFO",
-                "PYTHONWARNINGS": "ignore",
-            }
-            | {f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()}
-        )
-        lx = Processes(env)
-        lx.cli("migrate")
-        lx.base = f"http://127.0.0.1:{port}"
-        try:
-            yield lx
-        finally:
-            lx.stop_all()
-            for log in lx.logs.values():
-                log.close()
+    """The five services as processes on a private vhost and databases; logs in tmp_path."""
+    with service_processes(
+        tmp_path, os.environ.get("TEST_DATABASE_URL"), RETRY_DELAYS="0.5,1", LOG_LEVEL="INFO", RPC_TIMEOUT="10"
+    ) as lx:
+        yield lx
 
 
-def ready(base):
-    try:
-        return http.get(base + "/healthz", timeout=1).status_code == 200
-    except http.RequestException:
-        return False
+def boot(lx, company):
+    """Start every service, create the company; its key and an authorised HTTP session."""
+    for name in SERVICES:
+        lx.start(name)
+    wait_for(lx.ready, timeout=60)
+    tenant = json.loads(lx.cli("tenant", "create", "--name", company, "--community", "政通路社区"))
+    session = http.Session()
+    session.headers["Authorization"] = f"Bearer {tenant['api_key']}"
+    return tenant, session
 
 
 def test_the_loop_across_processes_survives_a_killed_consumer_and_stops_gracefully(processes):
     lx = processes
-    tenant, s = lx.boot("缔华物业")
+    tenant, s = boot(lx, "缔华物业")
     assert tenant["api_key"].startswith("lx_live_")
 
     def post(path, body):
@@ -136,7 +66,7 @@ def test_the_loop_across_processes_survives_a_killed_consumer_and_stops_graceful
         },
     ).json()
 
-    assert lx.signal("volunteers", signal.SIGKILL) == -signal.SIGKILL  # the consumer is gone
+    assert lx.kill("volunteers", signal.SIGKILL) == [-signal.SIGKILL]  # the consumer is gone
     for action, extra in (
         ("accept", {}),
         ("assign", {"assignee": "王师傅"}),
@@ -154,7 +84,7 @@ def test_the_loop_across_processes_survives_a_killed_consumer_and_stops_graceful
     lx.start("volunteers")  # case.closed waited in its durable queue
     assert [v["status"] for v in wait_for(visits, 60)] == ["scheduled"]
 
-    codes = lx.stop_all()
+    codes = lx.stop()
     assert codes == {name: 0 for name in SERVICES}
     with open(lx.env["LIANXIN_VAR_DIR"] + "/requests.log", encoding="utf-8") as file:
         log = file.read()
@@ -169,7 +99,7 @@ def log_lines(lx, service):
 def test_one_cases_trace_id_is_followed_through_every_service_it_touched(processes):
     lx = processes
     lx.env["LOG_FORMAT"] = "json"
-    tenant, s = lx.boot("鑫苑物业")
+    tenant, s = boot(lx, "鑫苑物业")
 
     def post(path, body, **headers):
         return wait_for(
@@ -219,7 +149,7 @@ def test_one_cases_trace_id_is_followed_through_every_service_it_touched(process
 def test_sigterm_mid_stream_finishes_in_flight_work_and_loses_nothing(processes):
     """20 closures in a burst; the volunteers service gets SIGTERM while handling them, then restarts."""
     lx = processes
-    tenant, s = lx.boot("新生活物业")
+    tenant, s = boot(lx, "新生活物业")
 
     def post(path, body):
         return wait_for(lambda: (r := s.post(lx.base + path, json=body, timeout=15)).status_code < 500 and r, 60)
@@ -250,7 +180,7 @@ def test_sigterm_mid_stream_finishes_in_flight_work_and_loses_nothing(processes)
 
     for case_id in cases:  # the closures go out as fast as the gateway takes them
         post(f"/api/v1/cases/{case_id}/transitions", {"action": "close"})
-    assert lx.signal("volunteers", signal.SIGTERM) == 0  # graceful: in-flight handlers finished and acked
+    assert lx.kill("volunteers", signal.SIGTERM) == [0]  # graceful: in-flight handlers finished and acked
     lx.start("volunteers")
     per_case = wait_for(lambda: (v := [len(visits(c)) for c in cases]) and all(n >= 1 for n in v) and v, 60)
     assert per_case == [1] * 20
@@ -264,20 +194,15 @@ def test_sigterm_mid_stream_finishes_in_flight_work_and_loses_nothing(processes)
 def test_the_image_entrypoint_runs_each_service_until_ready(processes):
     """What the container runs (ENTRYPOINT lianxin-service NAME): each one becomes ready on its own."""
     lx = processes
-    entrypoint = os.path.join(os.path.dirname(sys.executable), "lianxin-service")
-    ports = {name: free_port() for name in SERVICES}
-    procs = {}
     for name in SERVICES:
-        env = lx.env | {"HEALTH_PORT": str(ports[name])}
-        procs[name] = subprocess.Popen(
-            [entrypoint, name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-    lx.procs.update(procs)
+        lx.start(name)  # runs the `lianxin-service NAME` console script, like the image
+
+    def health(name, path):
+        return (lx.base if name == "gateway" else f"http://127.0.0.1:{lx.health_ports[name]}") + path
 
     def readiness(name):
-        url = (lx.base if name == "gateway" else f"http://127.0.0.1:{ports[name]}") + "/readyz"
         try:
-            response = http.get(url, timeout=2)
+            response = http.get(health(name, "/readyz"), timeout=2)
         except http.RequestException:
             return None
         return response.status_code == 200 and response.json()
@@ -285,6 +210,5 @@ def test_the_image_entrypoint_runs_each_service_until_ready(processes):
     for name in SERVICES:
         body = wait_for(lambda name=name: readiness(name), timeout=60)
         assert body["status"] == "ok", name
-        live = http.get((lx.base if name == "gateway" else f"http://127.0.0.1:{ports[name]}") + "/livez", timeout=2)
-        assert live.status_code == 200, name
-    assert lx.stop_all() == {name: 0 for name in SERVICES}
+        assert http.get(health(name, "/livez"), timeout=2).status_code == 200, name
+    assert lx.stop() == {name: 0 for name in SERVICES}
