@@ -1,225 +1,25 @@
-"""``/openapi.json``: generated from the very marshmallow schemas the services validate with."""
+"""``/openapi.json``: generated from the very marshmallow schemas the services validate with.
+
+Each route module documents its own routes (``ROUTES``); a new module is added to the tuple below.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cache
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import Schema, fields
+from marshmallow import Schema
 
-from services.notifications.schemas import ContactCreateSchema, ContactSchema, DeliverySchema
-from services.requests.schemas import (
-    CaseCreateSchema,
-    CaseSchema,
-    EstateCreateSchema,
-    EstateSchema,
-    TransitionSchema,
-)
-from services.surveys.schemas import AnswerSchema, SurveyPageSchema, SurveySchema
-from services.volunteers.schemas import (
-    VisitCompleteSchema,
-    VisitSchema,
-    VolunteerCreateSchema,
-    VolunteerSchema,
-)
-
-
-class ProblemSchema(Schema):
-    type = fields.String()
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String()
-    errors = fields.Dict(metadata={"description": "field → messages, for 422"})
-
-
-class HealthSchema(Schema):
-    status = fields.String()
-
-
-class ReadinessSchema(Schema):
-    status = fields.String()
-    checks = fields.Dict(
-        keys=fields.String(), values=fields.String(), metadata={"description": 'check → "ok" or why it failed'}
-    )
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    where: str  # path or query
-    description: str = ""
-    required: bool = False
-    schema: dict = field(default_factory=lambda: {"type": "string", "maxLength": 64})
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str
-    summary: str
-    response: type[Schema] | None = None
-    status: int = 200
-    body: type[Schema] | None = None
-    many: bool = False
-    params: tuple[Param, ...] = ()
-    errors: tuple[int, ...] = ()
-    auth: bool = True
-    content: str = "application/json"
-    tag: str = "cases"
-
-
-ID = Param("id", "path", required=True)
-PAGE = (
-    Param("limit", "query", "1–100, default 20", schema={"type": "integer", "minimum": 1, "maximum": 100}),
-    Param("starting_after", "query", "the last id of the previous page"),
-)
+from services.gateway.apidoc import ProblemSchema, Route
+from services.gateway.routes import cases, notifications, operations, surveys, volunteers
 
 ROUTES: tuple[Route, ...] = (
-    Route(
-        "POST",
-        "/api/v1/estates",
-        "Add an estate (小区)",
-        EstateSchema,
-        201,
-        EstateCreateSchema,
-        errors=(422,),
-        tag="estates",
-    ),
-    Route("GET", "/api/v1/estates", "List the tenant's estates", EstateSchema, many=True, tag="estates"),
-    Route("POST", "/api/v1/cases", "Submit a case (听业主说事)", CaseSchema, 201, CaseCreateSchema, errors=(422,)),
-    Route(
-        "GET",
-        "/api/v1/cases",
-        "List cases, newest first",
-        CaseSchema,
-        many=True,
-        errors=(422,),
-        params=(Param("status", "query"), Param("estate_id", "query"), *PAGE),
-    ),
-    Route("GET", "/api/v1/cases/{id}", "A case with its history", CaseSchema, params=(ID,), errors=(404,)),
-    Route(
-        "POST",
-        "/api/v1/cases/{id}/transitions",
-        "Move a case: accept, assign, start, resolve, close, reopen",
-        CaseSchema,
-        200,
-        TransitionSchema,
-        params=(ID,),
-        errors=(404, 409, 422),
-    ),
-    Route(
-        "GET",
-        "/api/v1/cases/{id}/visits",
-        "Follow-up visits of a case",
-        VisitSchema,
-        many=True,
-        params=(ID,),
-        errors=(404,),
-    ),
-    Route(
-        "GET",
-        "/api/v1/cases/{id}/surveys",
-        "Satisfaction surveys of a case (never their tokens)",
-        SurveySchema,
-        many=True,
-        params=(ID,),
-        errors=(404,),
-    ),
-    Route(
-        "POST",
-        "/api/v1/volunteers",
-        "Register a volunteer",
-        VolunteerSchema,
-        201,
-        VolunteerCreateSchema,
-        errors=(409, 422),
-        tag="volunteers",
-    ),
-    Route("GET", "/api/v1/volunteers", "List volunteers", VolunteerSchema, many=True, tag="volunteers"),
-    Route(
-        "POST",
-        "/api/v1/visits/{id}/complete",
-        "Record a visit's outcome",
-        VisitSchema,
-        200,
-        VisitCompleteSchema,
-        params=(ID,),
-        errors=(404, 409, 422),
-        tag="volunteers",
-    ),
-    Route(
-        "POST",
-        "/api/v1/contacts",
-        "Save a contact (phone, email)",
-        ContactSchema,
-        200,
-        ContactCreateSchema,
-        errors=(422,),
-        tag="notifications",
-    ),
-    Route(
-        "GET",
-        "/api/v1/notifications",
-        "Delivery records for one recipient",
-        DeliverySchema,
-        many=True,
-        params=(Param("phone", "query", "mainland mobile", True), *PAGE),
-        errors=(422,),
-        tag="notifications",
-    ),
-    Route(
-        "GET",
-        "/s/{token}",
-        "The resident's survey page (records nothing)",
-        None,
-        params=(Param("token", "path", required=True),),
-        errors=(404,),
-        auth=False,
-        content="text/html",
-        tag="surveys",
-    ),
-    Route(
-        "POST",
-        "/s/{token}",
-        "Answer a survey (form or JSON), once",
-        SurveyPageSchema,
-        200,
-        AnswerSchema,
-        params=(Param("token", "path", required=True),),
-        errors=(404, 409, 410, 422),
-        auth=False,
-        tag="surveys",
-    ),
-    Route("GET", "/healthz", "Liveness of the gateway", HealthSchema, auth=False, tag="operations"),
-    Route(
-        "GET",
-        "/livez",
-        "Liveness: the broker connection is up (503 when not)",
-        HealthSchema,
-        auth=False,
-        tag="operations",
-    ),
-    Route(
-        "GET",
-        "/readyz",
-        "Readiness: database and broker answer (503 names the failed check)",
-        ReadinessSchema,
-        auth=False,
-        tag="operations",
-    ),
-    Route(
-        "GET",
-        "/metrics",
-        "Prometheus metrics (text format 0.0.4)",
-        None,
-        auth=False,
-        content="text/plain",
-        tag="operations",
-    ),
-    Route("GET", "/openapi.json", "This document", None, auth=False, tag="operations"),
-    Route("GET", "/docs", "This document, readable", None, auth=False, content="text/html", tag="operations"),
+    *cases.ROUTES,
+    *volunteers.ROUTES,
+    *notifications.ROUTES,
+    *surveys.ROUTES,
+    *operations.ROUTES,
 )
 
 

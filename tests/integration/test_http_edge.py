@@ -173,6 +173,6 @@ def test_cases_list_filters_and_paginates_newest_first(company):
 def test_openapi_and_docs_are_served(platform):
     spec = platform.http.get(platform.base_url + "/openapi.json").json()
     assert spec["openapi"] == "3.1.0"
-    assert "/api/v1/cases/{id}/transitions" in spec["paths"]
+    assert "/api/v1/cases/{case_id}/transitions" in spec["paths"]
     docs = platform.http.get(platform.base_url + "/docs")
     assert docs.status_code == 200 and "/api/v1/cases" in docs.text

@@ -1,0 +1,53 @@
+"""How a route is documented in ``/openapi.json``: one :class:`Route` beside each handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from marshmallow import Schema, fields
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    where: str  # path or query
+    description: str = ""
+    required: bool = False
+    schema: dict = field(default_factory=lambda: {"type": "string", "maxLength": 64})
+
+
+@dataclass(frozen=True)
+class Route:
+    """One documented operation; the path uses the handler's own parameter names."""
+
+    method: str
+    path: str
+    summary: str
+    response: type[Schema] | None = None
+    status: int = 200
+    body: type[Schema] | None = None
+    many: bool = False
+    params: tuple[Param, ...] = ()
+    errors: tuple[int, ...] = ()
+    auth: bool = True
+    content: str = "application/json"
+    tag: str = "cases"
+
+
+def path_id(name: str) -> Param:
+    """A required id in the path, e.g. ``path_id("case_id")`` for ``/cases/{case_id}``."""
+    return Param(name, "path", required=True)
+
+
+PAGE = (
+    Param("limit", "query", "1–100, default 20", schema={"type": "integer", "minimum": 1, "maximum": 100}),
+    Param("starting_after", "query", "the last id of the previous page"),
+)
+
+
+class ProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    errors = fields.Dict(metadata={"description": "field → messages, for 422"})

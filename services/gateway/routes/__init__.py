@@ -1,0 +1,1 @@
+"""The gateway's routes, one module per domain: a mixin of handlers and the ``ROUTES`` documenting them."""

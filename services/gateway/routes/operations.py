@@ -1,0 +1,86 @@
+"""Probes, metrics and the API's own description."""
+
+from __future__ import annotations
+
+import json
+
+from marshmallow import Schema, fields
+from werkzeug.wrappers import Request, Response
+
+from services.gateway import pages
+from services.gateway.apidoc import Route
+from services.gateway.http import endpoint, json_response
+from services.gateway.plumbing import Plumbing, answer, html
+
+
+class OperationRoutes(Plumbing):
+    @endpoint("GET", "/healthz")
+    def healthz(self, request: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    @endpoint("GET", "/livez")
+    def livez(self, request: Request) -> Response:
+        return answer(self.health.livez())
+
+    @endpoint("GET", "/readyz")
+    def readyz(self, request: Request) -> Response:
+        return answer(self.health.readyz())
+
+    @endpoint("GET", "/metrics")
+    def metrics(self, request: Request) -> Response:
+        return answer(self.health.metrics())
+
+    @endpoint("GET", "/openapi.json")
+    def openapi_json(self, request: Request) -> Response:
+        from services.gateway.openapi import spec  # the spec is built from every route module, this one too
+
+        return json_response(spec())
+
+    @endpoint("GET", "/docs")
+    def docs(self, request: Request) -> Response:
+        from services.gateway.openapi import spec
+
+        return html(pages.docs_page(json.loads(json.dumps(spec()))))
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+
+
+class ReadinessSchema(Schema):
+    status = fields.String()
+    checks = fields.Dict(
+        keys=fields.String(), values=fields.String(), metadata={"description": 'check → "ok" or why it failed'}
+    )
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/healthz", "Liveness of the gateway", HealthSchema, auth=False, tag="operations"),
+    Route(
+        "GET",
+        "/livez",
+        "Liveness: the broker connection is up (503 when not)",
+        HealthSchema,
+        auth=False,
+        tag="operations",
+    ),
+    Route(
+        "GET",
+        "/readyz",
+        "Readiness: database and broker answer (503 names the failed check)",
+        ReadinessSchema,
+        auth=False,
+        tag="operations",
+    ),
+    Route(
+        "GET",
+        "/metrics",
+        "Prometheus metrics (text format 0.0.4)",
+        None,
+        auth=False,
+        content="text/plain",
+        tag="operations",
+    ),
+    Route("GET", "/openapi.json", "This document", None, auth=False, tag="operations"),
+    Route("GET", "/docs", "This document, readable", None, auth=False, content="text/html", tag="operations"),
+)
