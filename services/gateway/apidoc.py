@@ -28,6 +28,7 @@ class Route:
     body: type[Schema] | None = None
     many: bool = False
     params: tuple[Param, ...] = ()
+    query: type[Schema] | None = None  # the schema that validates the query string, expanded into parameters
     errors: tuple[int, ...] = ()
     auth: bool = True
     content: str = "application/json"

@@ -99,9 +99,24 @@ def read_json(request: Request) -> Any:
         raise UnsupportedMediaType("Content-Type must be application/json")
     raw = request.get_data(cache=True)
     try:
-        return json.loads(raw.decode("utf-8"))
+        body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"body is not valid JSON: {exc}") from None
+    try:
+        # JSON may escape a lone surrogate ("\\ud800"): valid JSON, but no text a database can store.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest("body holds an unpaired UTF-16 surrogate: not valid Unicode text") from None
+    return body
+
+
+def loggable_path(request: Request) -> str:
+    """The path for the access log, with every ``…token`` path value (a survey link) redacted."""
+    path = request.path
+    for name, value in (getattr(request, "path_values", None) or {}).items():
+        if name.endswith("token") and value:
+            path = path.replace(str(value), "***")
+    return path
 
 
 class Endpoint(HttpRequestHandler):
@@ -131,7 +146,7 @@ class Endpoint(HttpRequestHandler):
         log.info(
             "%s %s → %d",
             request.method,
-            request.path,
+            loggable_path(request),
             response.status_code,
             extra={"trace_id": trace_id_of(traceparent), "request_id": request_id},
         )

@@ -59,17 +59,20 @@ def operation(route: Route) -> dict:
         "operationId": operation_id(route),
         "responses": {},
     }
-    if route.params:
-        op["parameters"] = [
-            {
-                "name": p.name,
-                "in": p.where,
-                "required": p.required or p.where == "path",
-                "description": p.description,
-                "schema": p.schema,
-            }
-            for p in route.params
-        ]
+    parameters: list[dict] = [
+        {
+            "name": p.name,
+            "in": p.where,
+            "required": p.required or p.where == "path",
+            "description": p.description,
+            "schema": p.schema,
+        }
+        for p in route.params
+    ]
+    if route.query is not None:
+        parameters.append({"in": "query", "schema": route.query})
+    if parameters:
+        op["parameters"] = parameters
     if route.body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
         if route.path.startswith("/s/"):
@@ -99,11 +102,13 @@ def operation(route: Route) -> dict:
         op["security"] = [{"apiKey": []}]
     if route.body is not None:
         errors |= {400, 413, 415}
+    # A resident's page (or a form posted from it) answers errors with a page too.
+    pages = route.content == "text/html" or route.path.startswith("/s/")
     for code in sorted(errors):
-        op["responses"][str(code)] = {
-            "description": HTTP_TITLES.get(code, "Error"),
-            "content": {"application/problem+json": {"schema": "Problem"}},
-        }
+        content: dict = {"application/problem+json": {"schema": "Problem"}}
+        if pages:
+            content["text/html"] = {"schema": {"type": "string"}}
+        op["responses"][str(code)] = {"description": HTTP_TITLES.get(code, "Error"), "content": content}
     return op
 
 

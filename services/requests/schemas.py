@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from services.common.fields import MobilePhone, Text
+from services.common.fields import MobilePhone, Text, Timestamp
 from services.common.pages import PageQuerySchema
 from services.requests.lifecycle import ACTIONS, STATES
 
@@ -21,7 +21,7 @@ class StrictSchema(Schema):
 class EstateCreateSchema(StrictSchema):
     name = Text(50, required=True)
     address = Text(200, load_default=None)
-    households = fields.Integer(load_default=None, validate=validate.Range(min=0, max=100_000))
+    households = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=0, max=100_000))
 
 
 class EstateSchema(Schema):
@@ -29,7 +29,7 @@ class EstateSchema(Schema):
     name = fields.String()
     address = fields.String(allow_none=True)
     households = fields.Integer(allow_none=True)
-    created_at = fields.DateTime()
+    created_at = Timestamp()
 
 
 class ReporterSchema(StrictSchema):
@@ -75,7 +75,7 @@ class HistoryEntrySchema(Schema):
     actor = fields.String()
     source = fields.String()
     note = fields.String(allow_none=True)
-    at = fields.DateTime()
+    at = Timestamp()
 
 
 class ReporterOutSchema(Schema):
@@ -97,10 +97,10 @@ class CaseSchema(Schema):
     rating = fields.Integer(allow_none=True)
     reopen_count = fields.Integer()
     reporter = fields.Nested(ReporterOutSchema)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    resolved_at = fields.DateTime(allow_none=True)
-    closed_at = fields.DateTime(allow_none=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    resolved_at = Timestamp(allow_none=True)
+    closed_at = Timestamp(allow_none=True)
     allowed_actions = fields.List(fields.String())
     history = fields.List(fields.Nested(HistoryEntrySchema))
 

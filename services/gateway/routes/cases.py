@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Request, Response
 
-from services.gateway.apidoc import PAGE, Param, Route, path_id
+from services.gateway.apidoc import Route, path_id
 from services.gateway.http import endpoint, json_response, read_json
 from services.gateway.plumbing import Plumbing
-from services.requests.schemas import CaseCreateSchema, CaseSchema, EstateCreateSchema, EstateSchema, TransitionSchema
+from services.requests.schemas import (
+    CaseCreateSchema,
+    CaseListQuerySchema,
+    CaseSchema,
+    EstateCreateSchema,
+    EstateSchema,
+    TransitionSchema,
+)
 from services.surveys.schemas import SurveySchema
 from services.volunteers.schemas import VisitSchema
 
@@ -79,7 +86,7 @@ ROUTES: tuple[Route, ...] = (
         CaseSchema,
         many=True,
         errors=(422,),
-        params=(Param("status", "query"), Param("estate_id", "query"), *PAGE),
+        query=CaseListQuerySchema,
     ),
     Route("GET", "/api/v1/cases/{case_id}", "A case with its history", CaseSchema, params=(CASE,), errors=(404,)),
     Route(

@@ -1,0 +1,87 @@
+"""One tenant never sees or touches another's data, on every documented endpoint.
+
+The routes come from ``/openapi.json`` itself, so a new endpoint is covered the day it is
+documented: one with a path id must have an id of the other tenant to try here (the test fails
+otherwise), and every list must not carry any of the other tenant's ids.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from services.common.testing import wait_for
+from services.gateway.openapi import spec
+
+pytestmark = pytest.mark.integration
+
+# Query parameters a list needs to answer at all.
+LIST_PARAMS = {"/api/v1/notifications": {"phone": "13912349001"}}
+# A body that passes validation, so that the answer is about the id (404), not the body (422).
+BODIES = {
+    ("POST", "/api/v1/cases/{case_id}/transitions"): {"action": "reopen", "note": "我来试试别人的事项"},
+    ("POST", "/api/v1/visits/{visit_id}/complete"): {"outcome": "satisfied", "notes": "x"},
+}
+
+
+def documented():
+    for path, operations in spec()["paths"].items():
+        for method, operation in operations.items():
+            if operation.get("security"):
+                yield method.upper(), path
+
+
+@pytest.fixture(scope="module")
+def victim(platform):
+    """A tenant with one of everything: the ids another tenant will try."""
+    from tests.conftest import new_company
+
+    company = new_company(platform)
+    case = company.case(company.estate_id, phone="13912349001")
+    company.close(case["id"])
+    visit = wait_for(lambda: company.get(f"/api/v1/cases/{case['id']}/visits").json()["data"])[0]
+    wait_for(lambda: company.get(f"/api/v1/cases/{case['id']}/surveys").json()["data"])
+    company.ids = {
+        "case_id": case["id"],
+        "visit_id": visit["id"],
+        "volunteer_id": company.volunteers[0]["id"],
+        "estate_id": company.estate_id,
+    }
+    return company
+
+
+@pytest.fixture(scope="module")
+def intruder(platform):
+    from tests.conftest import new_company
+
+    return new_company(platform)
+
+
+@pytest.mark.parametrize(("method", "path"), [r for r in documented() if "{" in r[1]])
+def test_another_tenants_id_is_404_on_every_endpoint(victim, intruder, method, path):
+    names = re.findall(r"\{(\w+)\}", path)
+    missing = [n for n in names if n not in victim.ids]
+    assert not missing, f"no id of another tenant to try for {missing}: add one to the victim fixture"
+    url = path.format(**victim.ids)
+    if method == "GET":
+        response = intruder.get(url)
+    else:
+        response = intruder.lx.http.request(
+            method,
+            intruder.lx.base_url + url,
+            json=BODIES.get((method, path), {}),
+            headers=intruder.headers,
+            timeout=15,
+        )
+    assert response.status_code == 404, (method, url, response.status_code, response.text)
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert not any(value in response.text for value in victim.ids.values() if value not in url)
+
+
+@pytest.mark.parametrize("path", sorted({p for m, p in documented() if m == "GET" and "{" not in p}))
+def test_no_list_carries_another_tenants_ids(victim, intruder, path):
+    response = intruder.get(path, params=LIST_PARAMS.get(path, {}))
+    assert response.status_code == 200, (path, response.text)
+    leaked = [name for name, value in victim.ids.items() if value in response.text]
+    assert leaked == [], f"{path} shows the other tenant's {leaked}"
