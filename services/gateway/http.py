@@ -11,6 +11,7 @@ import json
 import logging
 import time
 import uuid
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -22,8 +23,11 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from services.common import metrics
+from services.common.database import database_of
+from services.common.db import utcnow
 from services.common.errors import LianxinError, ValidationFailed
 from services.common.tracing import new_traceparent, trace_id_of, valid_traceparent
+from services.gateway import idempotency
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +144,10 @@ class Endpoint(HttpRequestHandler):
         if request.content_length is not None and request.content_length > request.max_content_length:
             response = problem(413, "Content too large", f"body over {request.max_content_length} bytes")
         else:
-            response = self._run(request, request_id)
+            try:
+                response = self._once(request, request_id)
+            except Exception as exc:  # the idempotency store failing: still a problem, never a bare 500
+                response = problem_from(exc)
         response.headers["X-Request-Id"] = request_id
         response.headers["traceparent"] = traceparent
         log.info(
@@ -151,6 +158,38 @@ class Endpoint(HttpRequestHandler):
             extra={"trace_id": trace_id_of(traceparent), "request_id": request_id},
         )
         return response
+
+    def _once(self, request: Request, request_id: str) -> Response:
+        """A POST with ``Idempotency-Key`` runs at most once; its answer is replayed to retries."""
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or key is None:
+            return self._run(request, request_id)
+        if not key.strip() or len(key) > idempotency.MAX_KEY_LENGTH:
+            return problem(400, "Bad request", "Idempotency-Key must be 1 to 255 characters")
+        request.shallow = False
+        scope = idempotency.digest(request.headers.get("Authorization") or request.path)
+        fingerprint = idempotency.digest(request.method, request.path, request.query_string, request.get_data())
+        ttl = timedelta(hours=float(self.container.config.get("IDEMPOTENCY_TTL_HOURS", 24)))
+        store = database_of(self.container).open()
+        session = store.sessions()
+        try:
+            try:
+                found = idempotency.claim(session, scope, key, fingerprint, utcnow(), ttl)
+            except idempotency.Mismatch:
+                return problem(422, "Validation failed", "this Idempotency-Key was used for a different request")
+            except idempotency.InFlight:
+                response = problem(409, "Conflict", "a request with this Idempotency-Key is still being processed")
+                response.headers["Retry-After"] = "1"
+                return response
+            if isinstance(found, idempotency.Stored):
+                return Response(
+                    found.body, status=found.status, headers=found.headers | {"Idempotent-Replayed": "true"}
+                )
+            response = self._run(request, request_id)
+            idempotency.finish(session, found, response.status_code, dict(response.headers), response.get_data(True))
+            return response
+        finally:
+            session.close()
 
     def _run(self, request: Request, request_id: str) -> Response:
         request.shallow = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import utcnow
@@ -41,3 +41,28 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(32), default="company_admin")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class IdempotentRequest(Base):
+    """A POST made with an ``Idempotency-Key``: its fingerprint and, once answered, the answer.
+
+    ``scope`` is the SHA-256 of the caller's credential (the API key, or the survey link for
+    a resident), so two integrators can use the same key without meeting.
+    """
+
+    __tablename__ = "idempotent_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # in_flight, done
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    headers: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("scope", "key", name="uq_idempotent_scope_key"),
+        Index("ix_idempotent_created", "created_at"),
+    )

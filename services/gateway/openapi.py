@@ -71,6 +71,8 @@ def operation(route: Route) -> dict:
     ]
     if route.query is not None:
         parameters.append({"in": "query", "schema": route.query})
+    if route.method == "POST":
+        parameters.append(IDEMPOTENCY_KEY)
     if parameters:
         op["parameters"] = parameters
     if route.body is not None:
@@ -102,6 +104,8 @@ def operation(route: Route) -> dict:
         op["security"] = [{"apiKey": []}]
     if route.body is not None:
         errors |= {400, 413, 415}
+    if route.method == "POST":
+        errors |= {400, 409, 422}
     # A resident's page (or a form posted from it) answers errors with a page too.
     pages = route.content == "text/html" or route.path.startswith("/s/")
     for code in sorted(errors):
@@ -111,6 +115,18 @@ def operation(route: Route) -> dict:
         op["responses"][str(code)] = {"description": HTTP_TITLES.get(code, "Error"), "content": content}
     return op
 
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Any unique string (a UUID): a retry with the same key and body gets the first answer again, "
+        "with `Idempotent-Replayed: true`; the same key with another body is 422; while the first "
+        "is still running, 409. Kept 24 hours."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
 
 HTTP_TITLES = {
     400: "Bad request",
