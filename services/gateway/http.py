@@ -80,7 +80,10 @@ def problem_from(exc: BaseException) -> Response:
     if isinstance(exc, ValidationFailed):
         return problem(exc.status, exc.title, exc.detail, exc.errors)
     if isinstance(exc, LianxinError):
-        return problem(exc.status, exc.title, exc.detail)
+        response = problem(exc.status, exc.title, exc.detail)
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, HTTPException):
         return problem(exc.code or 500, exc.name, exc.description or "")
     if isinstance(exc, Timeout):

@@ -39,6 +39,7 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(24))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(32), default="company_admin")
+    rate_limit: Mapped[str | None] = mapped_column(String(64), nullable=True)  # e.g. "100/second"; None: default
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 

@@ -100,7 +100,7 @@ def operation(route: Route) -> dict:
         }
     errors = set(route.errors) | {500, 503}
     if route.auth:
-        errors |= {401}
+        errors |= {401, 429}
         op["security"] = [{"apiKey": []}]
     if route.body is not None:
         errors |= {400, 413, 415}
@@ -136,6 +136,7 @@ HTTP_TITLES = {
     410: "Gone",
     413: "Content too large",
     415: "Unsupported media type",
+    429: "Too many requests (see Retry-After)",
     422: "Validation failed",
     500: "Internal error",
     503: "Service unavailable",

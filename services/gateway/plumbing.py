@@ -13,6 +13,7 @@ from services.common.tracing import LogContext
 from services.gateway import tenants
 from services.gateway.http import ServiceUnavailable, Unauthorized
 from services.gateway.models import Base, DeadLetter, Inbox, Outbox
+from services.gateway.ratelimit import RateLimits
 
 
 class Plumbing:
@@ -27,6 +28,7 @@ class Plumbing:
     volunteers = RpcProxy("volunteers")
     surveys = RpcProxy("surveys")
     notifications = RpcProxy("notifications")
+    rate_limits = RateLimits()
 
     def _tenant(self, request: Request) -> tuple[str, str]:
         """(tenant id, actor) for the bearer key, or 401."""
@@ -39,6 +41,7 @@ class Plumbing:
         if found is None:
             raise Unauthorized("unknown or revoked API key")
         tenant, api_key = found
+        self.rate_limits.hit(api_key.id, api_key.rate_limit)
         return tenant.id, f"{tenant.name}/{api_key.prefix}"
 
     def _call(self, service: str, method: str, *args: object) -> object:

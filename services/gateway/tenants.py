@@ -32,9 +32,25 @@ def create_tenant(session: Session, name: str, community: str | None = None, key
     return {"tenant_id": tenant.id, "name": name, "community": community, "api_key": api_key}
 
 
-def issue_key(session: Session, tenant_id: str, role: str = "company_admin", key: str | None = None) -> str:
+def issue_key(
+    session: Session,
+    tenant_id: str,
+    role: str = "company_admin",
+    key: str | None = None,
+    rate_limit: str | None = None,
+) -> str:
+    """A new key in clear (shown once); ``rate_limit`` overrides RATE_LIMIT for this key."""
     key = key or KEY_PREFIX + secrets.token_urlsafe(24)
-    session.add(ApiKey(id=new_id(), tenant_id=tenant_id, prefix=key[:12], key_hash=hash_key(key), role=role))
+    session.add(
+        ApiKey(
+            id=new_id(),
+            tenant_id=tenant_id,
+            prefix=key[:12],
+            key_hash=hash_key(key),
+            role=role,
+            rate_limit=rate_limit,
+        )
+    )
     session.flush()
     return key
 

@@ -46,5 +46,5 @@ def test_request_bodies_come_from_the_service_schemas():
 
 def test_errors_are_documented_as_problems():
     responses = spec()["paths"]["/api/v1/cases/{case_id}/transitions"]["post"]["responses"]
-    assert sorted(responses) == ["200", "400", "401", "404", "409", "413", "415", "422", "500", "503"]
+    assert sorted(responses) == ["200", "400", "401", "404", "409", "413", "415", "422", "429", "500", "503"]
     assert responses["409"]["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}

@@ -1,4 +1,4 @@
-"""idempotent requests: the kept answers of POSTs made with an Idempotency-Key
+"""idempotent requests (the kept answers of POSTs made with an Idempotency-Key); per-key rate limits
 
 Revision ID: 0002
 Revises: 0001
@@ -33,8 +33,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("scope", "key", name="uq_idempotent_scope_key"),
     )
     op.create_index("ix_idempotent_created", "idempotent_requests", ["created_at"], unique=False)
+    with op.batch_alter_table("api_keys") as batch:
+        batch.add_column(sa.Column("rate_limit", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("api_keys") as batch:
+        batch.drop_column("rate_limit")
     op.drop_index("ix_idempotent_created", table_name="idempotent_requests")
     op.drop_table("idempotent_requests")
