@@ -34,6 +34,9 @@ DEFAULTS: dict[str, str] = {
     "NOTIFY_CHANNELS": "inapp,log",
     "SURVEY_TTL_DAYS": "7",
     "VISIT_DUE_DAYS": "3",
+    "RATE_LIMIT": "1000/second",
+    "RATE_LIMIT_STORAGE": "memory://",
+    "IDEMPOTENCY_TTL_HOURS": "24",
 }
 
 
