@@ -143,6 +143,7 @@ class Endpoint(HttpRequestHandler):
         # Continue the caller's trace, or start one: every event this request causes carries it.
         traceparent = valid_traceparent(request.headers.get("traceparent")) or new_traceparent()
         request.environ["lianxin.traceparent"] = traceparent
+        request.environ["lianxin.route"] = (self.method, self.url)  # what the authorization table is keyed by
         request.max_content_length = int(self.container.config.get("MAX_BODY_BYTES", 1 << 20))
         if request.content_length is not None and request.content_length > request.max_content_length:
             response = problem(413, "Content too large", f"body over {request.max_content_length} bytes")

@@ -12,13 +12,14 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
 from services.gateway.apidoc import ProblemSchema, Route
-from services.gateway.routes import cases, notifications, operations, surveys, volunteers
+from services.gateway.routes import cases, keys, notifications, operations, surveys, volunteers
 
 ROUTES: tuple[Route, ...] = (
     *cases.ROUTES,
     *volunteers.ROUTES,
     *notifications.ROUTES,
     *surveys.ROUTES,
+    *keys.ROUTES,
     *operations.ROUTES,
 )
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import eventlet
+from marshmallow import ValidationError
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Request, Response
 
 from services.common.database import Database
+from services.common.errors import NotFound, ValidationFailed
+from services.common.fields import mainland_mobile
 from services.common.health import Answer, Health
 from services.common.tracing import LogContext
-from services.gateway import tenants
+from services.gateway import authorization, tenants
+from services.gateway.authorization import Caller
 from services.gateway.http import ServiceUnavailable, Unauthorized
 from services.gateway.models import Base, DeadLetter, Inbox, Outbox
 from services.gateway.ratelimit import RateLimits
@@ -29,9 +33,17 @@ class Plumbing:
     surveys = RpcProxy("surveys")
     notifications = RpcProxy("notifications")
     rate_limits = RateLimits()
+    caller: Caller | None = None
 
     def _tenant(self, request: Request) -> tuple[str, str]:
-        """(tenant id, actor) for the bearer key, or 401."""
+        """(tenant id, actor) for the bearer key, or 401; 403 when the key's role may not call this route."""
+        caller = self._caller(request)
+        return caller.tenant, caller.actor
+
+    def _caller(self, request: Request) -> Caller:
+        """Who calls, authenticated, rate limited and authorised (see :mod:`services.gateway.authorization`)."""
+        if getattr(self, "caller", None) is not None:
+            return self.caller
         header = request.headers.get("Authorization", "")
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
@@ -42,7 +54,30 @@ class Plumbing:
             raise Unauthorized("unknown or revoked API key")
         tenant, api_key = found
         self.rate_limits.hit(api_key.id, api_key.rate_limit)
-        return tenant.id, f"{tenant.name}/{api_key.prefix}"
+        method, rule = request.environ.get("lianxin.route", (request.method, request.path))
+        authorization.check(api_key.role, method, rule)
+        caller = Caller(
+            tenant=tenant.id,
+            actor=f"{tenant.name}/{api_key.prefix}",
+            role=api_key.role,
+            key_id=api_key.id,
+            community=tenant.community,
+            resident_phone=self._resident(request) if api_key.role == "resident_app" else None,
+        )
+        self.caller = caller
+        return caller
+
+    @staticmethod
+    def _resident(request: Request) -> str:
+        """The resident a resident app acts for: the ``Lianxin-Resident`` header, a mainland mobile."""
+        raw = request.headers.get("Lianxin-Resident", "")
+        try:
+            return mainland_mobile(raw)
+        except ValidationError:
+            raise ValidationFailed(
+                "a resident_app key acts for one resident",
+                {"Lianxin-Resident": ["send the resident's mainland mobile number in this header"]},
+            ) from None
 
     def _call(self, service: str, method: str, *args: object) -> object:
         """Call a service over RPC; 503 when it does not answer within RPC_TIMEOUT.
@@ -57,7 +92,12 @@ class Plumbing:
             return reply.result()
 
     def _case(self, tenant: str, case_id: str) -> dict:
-        return self._call("requests", "get_case", tenant, case_id)
+        """The case, or 404 — also when a resident app asks for another resident's case."""
+        case = self._call("requests", "get_case", tenant, case_id)
+        caller = getattr(self, "caller", None)  # nameko makes a service instance per worker
+        if caller is not None and caller.resident_phone and case["reporter"]["phone"] != caller.resident_phone:
+            raise NotFound(f"case {case_id} not found")
+        return case
 
 
 def html(body: str, status: int = 200) -> Response:

