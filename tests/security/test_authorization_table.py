@@ -14,6 +14,7 @@ import pytest
 from services.gateway import tenants
 from services.gateway.authorization import POLICY, ROLES
 from tests.conftest import Api
+from tests.security.probes import send
 
 pytestmark = pytest.mark.integration
 
@@ -31,18 +32,13 @@ def keys(platform, victim):
     return made
 
 
-def call(api, method, path, ids):
-    url = path.format(**ids)
-    return api.lx.http.request(method, api.lx.base_url + url, json={}, headers=api.headers, timeout=15)
-
-
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "path"), sorted(POLICY))
 def test_each_role_on_each_endpoint_of_its_own_tenant(keys, victim, role, method, path):
     missing = [n for n in re.findall(r"\{(\w+)\}", path) if n not in victim.ids]
     if missing:
         pytest.fail(f"no id to try for {missing}: add one to the victim fixture")
-    response = call(keys[role], method, path, victim.ids)
+    response = send(keys[role], method, path, victim.ids)
     if role in POLICY[(method, path)]:
         assert response.status_code not in (401, 403), (role, method, path, response.text)
     else:
@@ -53,7 +49,7 @@ def test_each_role_on_each_endpoint_of_its_own_tenant(keys, victim, role, method
 @pytest.mark.parametrize(("method", "path"), sorted(k for k in POLICY if "{" in k[1]))
 def test_an_allowed_role_with_another_tenants_ids_gets_404(keys, intruder, victim, method, path):
     del keys
-    response = call(intruder, method, path, victim.ids)
+    response = send(intruder, method, path, victim.ids)
     assert response.status_code == 404, (method, path, response.status_code, response.text)
 
 
