@@ -33,6 +33,7 @@ class Route:
     auth: bool = True
     content: str = "application/json"
     tag: str = "cases"
+    open311: bool = False  # Open311 GeoReport v2: bare arrays, JSON or XML, errors as [{code, description}]
 
 
 def path_id(name: str) -> Param:

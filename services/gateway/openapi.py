@@ -12,7 +12,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
 from services.gateway.apidoc import ProblemSchema, Route
-from services.gateway.routes import cases, keys, notifications, operations, surveys, volunteers
+from services.gateway.routes import cases, keys, notifications, open311, operations, surveys, volunteers
 
 ROUTES: tuple[Route, ...] = (
     *cases.ROUTES,
@@ -20,6 +20,7 @@ ROUTES: tuple[Route, ...] = (
     *notifications.ROUTES,
     *surveys.ROUTES,
     *keys.ROUTES,
+    *open311.ROUTES,
     *operations.ROUTES,
 )
 
@@ -39,6 +40,9 @@ def spec() -> dict:
         servers=[{"url": "/"}],
     )
     api.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer", "description": "tenant API key"})
+    api.components.security_scheme(
+        "open311Key", {"type": "apiKey", "in": "query", "name": "api_key", "description": "the same key, Open311's way"}
+    )
     api.components.schema("Problem", schema=ProblemSchema)
     operations: dict[str, dict] = {}
     for route in ROUTES:
@@ -53,7 +57,59 @@ def operation_id(route: Route) -> str:
     return "_".join([route.method.lower(), *words])
 
 
+OPEN311_ERRORS = {
+    "application/json": {
+        "schema": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["code", "description"],
+                "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+            },
+        }
+    },
+    "text/xml": {"schema": {"type": "string"}},
+}
+
+
+def open311_operation(route: Route) -> dict:
+    """Open311 GeoReport v2 as its spec has it: bare arrays, JSON or XML, form posts, its own errors."""
+    op: dict = {
+        "summary": route.summary,
+        "tags": [route.tag],
+        "operationId": operation_id(route),
+        "parameters": [
+            {"name": p.name, "in": p.where, "required": p.required or p.where == "path", "schema": p.schema}
+            | ({"description": p.description} if p.description else {})
+            for p in route.params
+        ],
+        "security": [{"apiKey": []}, {"open311Key": []}],
+        "responses": {},
+    }
+    if route.body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": route.body}},
+        }
+    schema: object = {"type": "object"}
+    if route.response is not None:
+        schema = (
+            {"type": "array", "items": route.response}
+            if route.method == "GET" or route.status == 201
+            else route.response
+        )
+    op["responses"][str(route.status)] = {
+        "description": "OK",
+        "content": {"application/json": {"schema": schema}, "text/xml": {"schema": {"type": "string"}}},
+    }
+    for code in sorted(set(route.errors) | {400, 401, 429, 500, 503}):
+        op["responses"][str(code)] = {"description": HTTP_TITLES.get(code, "Error"), "content": OPEN311_ERRORS}
+    return op
+
+
 def operation(route: Route) -> dict:
+    if route.open311:
+        return open311_operation(route)
     op: dict = {
         "summary": route.summary,
         "tags": [route.tag],
@@ -132,6 +188,7 @@ IDEMPOTENCY_KEY = {
 HTTP_TITLES = {
     400: "Bad request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not found",
     409: "Conflict",
     410: "Gone",

@@ -6,6 +6,7 @@ import eventlet
 from marshmallow import ValidationError
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
+from sqlalchemy import select
 from werkzeug.wrappers import Request, Response
 
 from services.common.database import Database
@@ -16,7 +17,7 @@ from services.common.tracing import LogContext
 from services.gateway import authorization, tenants
 from services.gateway.authorization import Caller
 from services.gateway.http import ServiceUnavailable, Unauthorized
-from services.gateway.models import Base, DeadLetter, Inbox, Outbox
+from services.gateway.models import Base, DeadLetter, Inbox, Outbox, Tenant
 from services.gateway.ratelimit import RateLimits
 
 
@@ -45,6 +46,8 @@ class Plumbing:
         if getattr(self, "caller", None) is not None:
             return self.caller
         header = request.headers.get("Authorization", "")
+        if not header and request.path.startswith("/open311/") and request.values.get("api_key"):
+            header = "Bearer " + request.values["api_key"]  # Open311 clients send the key as a parameter
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise Unauthorized("send Authorization: Bearer <api key>")
@@ -90,6 +93,14 @@ class Plumbing:
         reply = getattr(getattr(self, service), method).call_async(*args)
         with eventlet.Timeout(timeout, ServiceUnavailable(f"{service} did not answer in {timeout:g}s")):
             return reply.result()
+
+    def _community_tenants(self, tenant_id: str) -> list[str]:
+        """The ids of every tenant in ``tenant_id``'s community (just itself when it has none)."""
+        with self.db.read() as session:
+            community = session.scalar(select(Tenant.community).where(Tenant.id == tenant_id))
+            if community is None:
+                return [tenant_id]
+            return sorted(session.scalars(select(Tenant.id).where(Tenant.community == community)))
 
     def _case(self, tenant: str, case_id: str) -> dict:
         """The case, or 404 — also when a resident app asks for another resident's case."""

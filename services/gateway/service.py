@@ -10,10 +10,13 @@ from __future__ import annotations
 from services.gateway.routes.cases import CaseRoutes
 from services.gateway.routes.keys import KeyRoutes
 from services.gateway.routes.notifications import NotificationRoutes
+from services.gateway.routes.open311 import Open311Routes
 from services.gateway.routes.operations import OperationRoutes
 from services.gateway.routes.surveys import SurveyRoutes
 from services.gateway.routes.volunteers import VolunteerRoutes
 
 
-class GatewayService(CaseRoutes, VolunteerRoutes, NotificationRoutes, SurveyRoutes, KeyRoutes, OperationRoutes):
+class GatewayService(
+    CaseRoutes, VolunteerRoutes, NotificationRoutes, SurveyRoutes, KeyRoutes, Open311Routes, OperationRoutes
+):
     name = "gateway"
