@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -58,6 +59,101 @@ def cmd_tenant_key_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tenant_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from services.gateway.models import Tenant
+
+    with store("gateway").read() as session:
+        query = select(Tenant).order_by(Tenant.community, Tenant.name)
+        if args.community:
+            query = query.where(Tenant.community == args.community)
+        for tenant in session.scalars(query):
+            print(
+                json.dumps(
+                    {"tenant_id": tenant.id, "name": tenant.name, "community": tenant.community}, ensure_ascii=False
+                )
+            )
+    return 0
+
+
+def _tenant_named(session, name: str):  # noqa: ANN001, ANN202 - a Session and a Tenant
+    from services.gateway import tenants
+
+    found = tenants.find_tenant(session, name)
+    if found is None:
+        raise SystemExit(f"no tenant named {name!r}")
+    return found
+
+
+def cmd_key_list(args: argparse.Namespace) -> int:
+    from services.gateway import tenants
+
+    with store("gateway").read() as session:
+        for key in tenants.list_keys(session, _tenant_named(session, args.tenant).id):
+            print(
+                json.dumps(
+                    {
+                        "key_id": key.id,
+                        "prefix": key.prefix,
+                        "role": key.role,
+                        "rate_limit": key.rate_limit,
+                        "created_at": key.created_at.isoformat() + "Z",
+                        "revoked_at": key.revoked_at.isoformat() + "Z" if key.revoked_at else None,
+                    }
+                )
+            )
+    return 0
+
+
+def cmd_key_create(args: argparse.Namespace) -> int:
+    from services.gateway import tenants
+
+    with store("gateway").transaction() as session:
+        tenant = _tenant_named(session, args.tenant)
+        key = tenants.issue_key(session, tenant.id, role=args.role, rate_limit=args.rate_limit)
+    print(json.dumps({"tenant_id": tenant.id, "role": args.role, "api_key": key}))
+    return 0
+
+
+def cmd_key_revoke(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from services.common.db import utcnow
+    from services.gateway.models import ApiKey
+
+    with store("gateway").transaction() as session:
+        tenant = _tenant_named(session, args.tenant)
+        keys = session.scalars(select(ApiKey).where(ApiKey.tenant_id == tenant.id, ApiKey.prefix == args.prefix)).all()
+        for key in keys:
+            key.revoked_at = key.revoked_at or utcnow()
+    if not keys:
+        print(f"no key with prefix {args.prefix!r} for {args.tenant}", file=sys.stderr)
+        return 1
+    print(f"revoked {len(keys)} key{'s' if len(keys) != 1 else ''}")
+    return 0
+
+
+def cmd_cases_export(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from services.requests import export
+
+    with store("gateway").read() as session:
+        tenant = _tenant_named(session, args.tenant)
+    since = datetime.fromisoformat(args.since)
+    if since.tzinfo is not None:
+        since = since.astimezone(UTC).replace(tzinfo=None)
+    with contextlib.ExitStack() as stack:
+        out = (
+            stack.enter_context(open(args.output, "w", encoding="utf-8-sig", newline="")) if args.output else sys.stdout
+        )
+        with store("requests").read() as session:
+            for chunk in export.to_csv(export.rows(session, tenant.id, since, args.with_contacts), args.with_contacts):
+                out.write(chunk)
+    return 0
+
+
 def cmd_dlq_list(args: argparse.Namespace) -> int:
     rows = []
     for service in args.service or SERVICES:
@@ -95,6 +191,21 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_contacts_import(args: argparse.Namespace) -> int:
+    from services.notifications import imports
+
+    with open(args.file, encoding="utf-8-sig") as file:
+        text = file.read()
+    as_json = args.format == "json" or (args.format is None and args.file.lower().endswith(".json"))
+    rows = json.loads(text) if as_json else imports.rows_from_csv(text)
+    if isinstance(rows, dict):
+        rows = rows.get("contacts", [])
+    with store("notifications").transaction() as session:
+        report = imports.import_rows(session, args.tenant, rows)
+    print(json.dumps(report, ensure_ascii=False))
+    return 0 if not report["rejected"] else 1
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from services import platform
 
@@ -117,10 +228,35 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True)
     p.add_argument("--community", default=None)
     p.set_defaults(func=cmd_tenant_create)
+    p = tenant.add_parser("list", help="tenants (JSON lines)")
+    p.add_argument("--community", default=None)
+    p.set_defaults(func=cmd_tenant_list)
     key = tenant.add_parser("key", help="API keys").add_subparsers(dest="key_action", required=True)
     p = key.add_parser("rotate", help="issue a new key (printed once) and revoke the tenant's older keys")
     p.add_argument("--name", required=True)
     p.set_defaults(func=cmd_tenant_key_rotate)
+
+    keys = sub.add_parser("key", help="API keys with roles").add_subparsers(dest="action", required=True)
+    p = keys.add_parser("list", help="a tenant's keys, prefixes only (JSON lines)")
+    p.add_argument("--tenant", required=True, help="tenant name")
+    p.set_defaults(func=cmd_key_list)
+    p = keys.add_parser("create", help="issue a key with a role (printed once)")
+    p.add_argument("--tenant", required=True, help="tenant name")
+    p.add_argument("--role", required=True, choices=("company_admin", "company_staff", "supervisor", "resident_app"))
+    p.add_argument("--rate-limit", default=None, help="e.g. 100/second (default: RATE_LIMIT)")
+    p.set_defaults(func=cmd_key_create)
+    p = keys.add_parser("revoke", help="revoke a tenant's key by its prefix")
+    p.add_argument("--tenant", required=True, help="tenant name")
+    p.add_argument("prefix")
+    p.set_defaults(func=cmd_key_revoke)
+
+    cases = sub.add_parser("cases", help="cases").add_subparsers(dest="action", required=True)
+    p = cases.add_parser("export", help="a tenant's cases as CSV (UTF-8 with BOM, opens in Excel)")
+    p.add_argument("--tenant", required=True, help="tenant name")
+    p.add_argument("--since", required=True, help="ISO date or time, e.g. 2026-01-01 (no offset: UTC)")
+    p.add_argument("--output", default=None, help="file (default: standard output)")
+    p.add_argument("--with-contacts", action="store_true", help="include reporters' names, phones, households")
+    p.set_defaults(func=cmd_cases_export)
 
     dlq = sub.add_parser("dlq", help="the dead-letter stores").add_subparsers(dest="action", required=True)
     p = dlq.add_parser("list", help="list dead letters (JSON lines)")
@@ -134,6 +270,13 @@ def parser() -> argparse.ArgumentParser:
 
     seed = sub.add_parser("seed", help="demo data").add_subparsers(dest="action", required=True)
     seed.add_parser("demo", help="政通路社区 with three companies").set_defaults(func=cmd_seed)
+
+    contacts = sub.add_parser("contacts", help="residents' contacts").add_subparsers(dest="action", required=True)
+    p = contacts.add_parser("import", help="import contacts from CSV (header line) or JSON; prints a report")
+    p.add_argument("--tenant", required=True, help="tenant id (as printed by `tenant create`)")
+    p.add_argument("--format", choices=("csv", "json"), help="default: by the file's extension")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_contacts_import)
 
     sub.add_parser("run", help="run the whole platform locally (what `make run` does)").set_defaults(func=cmd_run)
     return root

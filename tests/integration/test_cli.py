@@ -31,4 +31,63 @@ def test_tenant_create_then_key_rotate_revokes_the_old_key(platform, capsys):
 def test_topology_declare_reports_what_it_declared(platform, capsys):
     with platform.with_env():
         assert cli.main(["topology", "declare"]) == 0
-    assert capsys.readouterr().out.strip() == "declared 5 exchanges and 10 event queues"
+    from services.common.topology import all_subscriptions
+
+    expected = f"declared 5 exchanges and {len(all_subscriptions())} event queues"
+    assert capsys.readouterr().out.strip() == expected
+
+
+def test_keys_with_roles_from_the_command_line(platform, capsys):
+    with platform.with_env():
+        assert cli.main(["tenant", "create", "--name", "角色物业", "--community", "政通路社区"]) == 0
+        json.loads(capsys.readouterr().out)
+        assert cli.main(["key", "create", "--tenant", "角色物业", "--role", "supervisor"]) == 0
+        supervisor = json.loads(capsys.readouterr().out)["api_key"]
+        assert cli.main(["key", "list", "--tenant", "角色物业"]) == 0
+        listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert sorted(k["role"] for k in listed) == ["company_admin", "supervisor"]
+        assert all("api_key" not in k for k in listed)
+        me = platform.http.get(platform.base_url + "/api/v1/me", headers={"Authorization": f"Bearer {supervisor}"})
+        assert (me.status_code, me.json()["role"], me.json()["community"]) == (200, "supervisor", "政通路社区")
+        assert cli.main(["key", "revoke", "--tenant", "角色物业", supervisor[:12]]) == 0
+        assert capsys.readouterr().out.strip() == "revoked 1 key"
+    after = platform.http.get(platform.base_url + "/api/v1/me", headers={"Authorization": f"Bearer {supervisor}"})
+    assert after.status_code == 401
+
+
+def test_cases_export_is_csv_without_contacts_unless_asked(platform, company, capsys, tmp_path):
+    company.case(company.estate_id, title='=HYPERLINK("http://x")', phone="13912341111")
+    company.case(company.estate_id, title="楼道灯不亮")
+    with platform.with_env():
+        from services.gateway import tenants
+
+        with platform.store("gateway").read() as session:
+            name = session.get(tenants.Tenant, company.tenant_id).name
+        assert cli.main(["cases", "export", "--tenant", name, "--since", "2000-01-01"]) == 0
+        plain = capsys.readouterr().out.splitlines()
+        target = tmp_path / "cases.csv"
+        assert (
+            cli.main(
+                [
+                    "cases",
+                    "export",
+                    "--tenant",
+                    name,
+                    "--since",
+                    "2000-01-01",
+                    "--with-contacts",
+                    "--output",
+                    str(target),
+                ]
+            )
+            == 0
+        )
+    assert (
+        plain[0]
+        == "id,estate,category,priority,status,title,assignee,rating,reopen_count,created_at,resolved_at,closed_at"
+    )
+    assert len(plain) == 3 and "13912341111" not in "\n".join(plain)
+    assert "'=HYPERLINK" in plain[1] and "楼道灯不亮" in plain[2]
+    text = target.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].endswith("reporter_name,reporter_phone,reporter_household")
+    assert "+8613912341111" in text
