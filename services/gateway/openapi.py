@@ -12,7 +12,16 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
 from services.gateway.apidoc import ProblemSchema, Route
-from services.gateway.routes import cases, keys, notifications, open311, operations, surveys, volunteers
+from services.gateway.routes import (
+    cases,
+    community,
+    keys,
+    notifications,
+    open311,
+    operations,
+    surveys,
+    volunteers,
+)
 
 ROUTES: tuple[Route, ...] = (
     *cases.ROUTES,
@@ -21,6 +30,7 @@ ROUTES: tuple[Route, ...] = (
     *surveys.ROUTES,
     *keys.ROUTES,
     *open311.ROUTES,
+    *community.ROUTES,
     *operations.ROUTES,
 )
 

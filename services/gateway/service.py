@@ -8,6 +8,7 @@ RPC with the caller's tenant. Another tenant's id is simply not found. The route
 from __future__ import annotations
 
 from services.gateway.routes.cases import CaseRoutes
+from services.gateway.routes.community import CommunityRoutes
 from services.gateway.routes.keys import KeyRoutes
 from services.gateway.routes.notifications import NotificationRoutes
 from services.gateway.routes.open311 import Open311Routes
@@ -17,6 +18,13 @@ from services.gateway.routes.volunteers import VolunteerRoutes
 
 
 class GatewayService(
-    CaseRoutes, VolunteerRoutes, NotificationRoutes, SurveyRoutes, KeyRoutes, Open311Routes, OperationRoutes
+    CaseRoutes,
+    VolunteerRoutes,
+    NotificationRoutes,
+    SurveyRoutes,
+    KeyRoutes,
+    Open311Routes,
+    CommunityRoutes,
+    OperationRoutes,
 ):
     name = "gateway"

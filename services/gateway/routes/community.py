@@ -1,0 +1,129 @@
+"""The community's pages: the public league table and the party branch supervisor's dashboard.
+
+The dashboard is for a browser, so the supervisor signs in once with the key (POST
+``/p/login``) and the key rides in an HttpOnly, SameSite=Strict cookie scoped to ``/p``.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+from sqlalchemy import select
+from werkzeug.wrappers import Request, Response
+
+from services.gateway import community_pages, tenants
+from services.gateway.apidoc import Param, Route
+from services.gateway.http import endpoint
+from services.gateway.models import Tenant
+from services.gateway.plumbing import Plumbing, html
+
+COOKIE = "lx_supervisor"
+LEAGUE_DAYS = 90
+
+
+class CommunityRoutes(Plumbing):
+    def _community(self, name: str) -> dict[str, str]:
+        """tenant id → company name, for the companies of the community ``name``."""
+        with self.db.read() as session:
+            return dict(session.execute(select(Tenant.id, Tenant.name).where(Tenant.community == name)).all())
+
+    @endpoint("GET", "/p/communities/<string:community>/league")
+    def league_page(self, request: Request, community: str) -> Response:
+        names = self._community(community)
+        if not names:  # no such community: the same page, empty, as a 404
+            nothing = {"companies": [], "estates": [], "minimum_cases": 5, "minimum_answers": 5}
+            return html(community_pages.league_page(community, {}, {}, nothing, nothing, LEAGUE_DAYS), 404)
+        ids = sorted(names)
+        estate_names = {e["id"]: e["name"] for tenant in ids for e in self._call("requests", "list_estates", tenant)}
+        requests_league = self._call("requests", "community_league", ids, LEAGUE_DAYS)
+        survey_league = self._call("surveys", "league", {})
+        return html(
+            community_pages.league_page(community, names, estate_names, requests_league, survey_league, LEAGUE_DAYS)
+        )
+
+    @endpoint("GET", "/p/login")
+    def login_form(self, request: Request) -> Response:
+        return html(community_pages.login_page())
+
+    @endpoint("POST", "/p/login")
+    def login(self, request: Request) -> Response:
+        key = (request.form.get("key") or "").strip()
+        with self.db.read() as session:
+            found = tenants.authenticate(session, key) if key else None
+        if found is None or found[1].role != "supervisor":
+            return html(community_pages.login_page("密钥无效，或不是社区党组织的督办密钥。"), 401)
+        self.rate_limits.hit(found[1].id, found[1].rate_limit)
+        response = Response(status=303, headers={"Location": "/p/dashboard"})
+        secure = str(self.config.get("PUBLIC_BASE_URL", "")).startswith("https://")
+        response.set_cookie(COOKIE, key, max_age=8 * 3600, path="/p", httponly=True, samesite="Strict", secure=secure)
+        return response
+
+    @endpoint("POST", "/p/logout")
+    def logout(self, request: Request) -> Response:
+        response = Response(status=303, headers={"Location": "/p/login"})
+        response.delete_cookie(COOKIE, path="/p")
+        return response
+
+    @endpoint("GET", "/p/dashboard")
+    def dashboard(self, request: Request) -> Response:
+        key = request.cookies.get(COOKIE, "")
+        with self.db.read() as session:
+            found = tenants.authenticate(session, key) if key else None
+        if found is None or found[1].role != "supervisor" or not found[0].community:
+            return Response(status=303, headers={"Location": "/p/login"})
+        self.rate_limits.hit(found[1].id, found[1].rate_limit)
+        community = found[0].community
+        names = {tid: name for tid, name in self._community(community).items() if tid != found[0].id}
+        figures = self._call("requests", "community_dashboard", sorted(names))
+        return html(community_pages.dashboard_page(community, names, figures))
+
+
+class LoginSchema(Schema):
+    key = fields.String(required=True, metadata={"description": "a supervisor API key"})
+
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "GET",
+        "/p/communities/{community}/league",
+        "Public league table of a community's companies and estates (红黑榜; small groups withheld)",
+        None,
+        params=(Param("community", "path", "the community's name, e.g. 政通路社区", True),),
+        errors=(404,),
+        auth=False,
+        content="text/html",
+        tag="pages",
+    ),
+    Route(
+        "GET",
+        "/p/login",
+        "Sign-in page of the supervisor's dashboard",
+        None,
+        auth=False,
+        content="text/html",
+        tag="pages",
+    ),
+    Route(
+        "POST",
+        "/p/login",
+        "Sign in with a supervisor key: sets an HttpOnly cookie and redirects to the dashboard",
+        None,
+        303,
+        LoginSchema,
+        errors=(401,),
+        auth=False,
+        content="text/html",
+        tag="pages",
+    ),
+    Route("POST", "/p/logout", "Sign out", None, 303, auth=False, content="text/html", tag="pages"),
+    Route(
+        "GET",
+        "/p/dashboard",
+        "The supervisor's dashboard: open, overdue and escalated cases per company, 12-week trend",
+        None,
+        params=(Param("lx_supervisor", "cookie", "set by POST /p/login"),),
+        errors=(303,),
+        auth=False,
+        content="text/html",
+        tag="pages",
+    ),
+)
