@@ -126,3 +126,52 @@ def company(platform):
 def second_company(platform):
     """Another property company of the same community."""
     return new_company(platform)
+
+
+# -- a community of its own (league table, dashboard: HTTP and browser tests) ---------------------
+
+
+def company_in(platform, community: str, name: str) -> Api:
+    from services.gateway import tenants
+
+    with platform.store("gateway").transaction() as session:
+        created = tenants.create_tenant(session, name, community)
+    api = Api(platform, created["api_key"])
+    api.tenant_id = created["tenant_id"]
+    api.estate_id = api.post("/api/v1/estates", {"name": f"{name[:2]}花园", "households": 300}).json()["id"]
+    return api
+
+
+def closed_and_rated(platform, api: Api, n: int, score: int, phone_base: int) -> None:
+    from services.common.testing import wait_for
+    from tests.integration.test_closed_loop import survey_link
+
+    for i in range(n):
+        phone = f"139{phone_base + i:08d}"
+        case = api.case(api.estate_id, phone=phone)
+        api.close(case["id"])
+        link = wait_for(lambda phone=phone: survey_link(platform, api.tenant_id, "+86" + phone), timeout=30)
+        answer = {"score": str(score), "solved": "yes"}
+        resident = {"User-Agent": f"resident-phone-{phone}"}  # each resident answers from their own phone
+        assert platform.http.post(link, data=answer, headers=resident).status_code == 200
+
+
+@pytest.fixture(scope="session")
+def community_world(platform):
+    """A community of its own: two companies with 5 rated closed cases each, a small one, a party branch."""
+    import uuid
+
+    from services.gateway import tenants
+
+    name = f"测试社区{uuid.uuid4().hex[:6]}"
+    good = company_in(platform, name, f"好物业{uuid.uuid4().hex[:4]}")
+    fair = company_in(platform, name, f"中物业{uuid.uuid4().hex[:4]}")
+    small = company_in(platform, name, f"小物业{uuid.uuid4().hex[:4]}")
+    closed_and_rated(platform, good, 5, 5, 71_000)
+    closed_and_rated(platform, fair, 5, 3, 72_000)
+    closed_and_rated(platform, small, 2, 5, 73_000)
+    open_case = small.case(small.estate_id, phone="13900074000")
+    with platform.store("gateway").transaction() as session:
+        branch = tenants.create_tenant(session, f"{name}党委", name)
+        supervisor = tenants.issue_key(session, branch["tenant_id"], role="supervisor")
+    return {"name": name, "good": good, "fair": fair, "small": small, "supervisor": supervisor, "open": open_case}
