@@ -69,7 +69,8 @@ def private_databases(postgres_url: str | None) -> Iterator[dict[str, str]]:
         return
     admin_url = make_url(postgres_url).set(drivername="postgresql+pg8000")
     prefix = f"lxt_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    # pre-ping: a fault may restart PostgreSQL in between, and the drop must not use a dead connection
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     urls = {}
     with admin.connect() as conn:
         for name in SERVICES:
