@@ -125,8 +125,9 @@ def test_a_failing_handler_is_retried_with_backoff_then_dead_lettered_and_replay
     letter = wait_for(dead_letter, timeout=20)
     assert len(attempts) == 4  # DLQ_MAX_ATTEMPTS
     gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+    # Each wait is at least its configured delay: the backoff grows and nothing hot-loops. (Upper
+    # bounds and "each gap longer than the last" depend on the machine's load, so are not asserted.)
     assert [round(g, 1) >= d for g, d in zip(gaps, (0.3, 0.6, 1.2), strict=True)] == [True, True, True]
-    assert gaps[0] < gaps[1] < gaps[2]  # backoff grows, no hot loop
     assert letter.queue == "evt-requests-case.closed--volunteers.on_case_closed"
     assert letter.attempts == 4
     assert "volunteer roster unavailable" in letter.error
