@@ -129,6 +129,11 @@ def loggable_path(request: Request) -> str:
 class Endpoint(HttpRequestHandler):
     """nameko's HTTP entrypoint with our error format, body limit and request ids."""
 
+    def __init__(self, method: str, url: str, **kwargs: Any) -> None:
+        # 4xx answers (our typed errors) are logged by nameko as warnings, not as errors.
+        kwargs.setdefault("expected_exceptions", (LianxinError,))
+        super().__init__(method, url, **kwargs)
+
     def handle_request(self, request: Request) -> Response:
         started = time.monotonic()
         response = self._answer(request)

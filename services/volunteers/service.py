@@ -1,19 +1,47 @@
-"""The volunteers service: entrypoints only; the work is in :mod:`services.volunteers.visits`."""
+"""The volunteers service: entrypoints only; the work is in the domain modules beside it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
+from nameko.timer import timer
 
 from services.common.database import Database, OutboxRelay
+from services.common.db import utcnow
 from services.common.envelope import load_event
 from services.common.errors import validated
 from services.common.health import HealthServer
+from services.common.rpc import rpc
 from services.common.subscribe import subscribe
 from services.common.tracing import LogContext
-from services.volunteers import visits
+from services.volunteers import activities, calendar, hours, registry, signups, teams, visits
 from services.volunteers.models import Base, DeadLetter, Inbox, Outbox
-from services.volunteers.schemas import VisitCompleteSchema, VolunteerCreateSchema
+from services.volunteers.schemas import (
+    ActivityCancelSchema,
+    ActivityCreateSchema,
+    AttendanceSchema,
+    CalendarQuerySchema,
+    HoursCorrectionSchema,
+    HoursQuerySchema,
+    HoursTotalsQuerySchema,
+    RankingQuerySchema,
+    ResidentSignupCreateSchema,
+    SeriesCreateSchema,
+    ShiftSignupCreateSchema,
+    TeamCreateSchema,
+    TeamMemberSchema,
+    TeamUpdateSchema,
+    VisitCompleteSchema,
+    VisitDeclineSchema,
+    VolunteerCreateSchema,
+    VolunteerUpdateSchema,
+)
+
+#: Seconds between overdue sweeps and between recurring-occurrence runs (every instance runs
+#: them; conditional updates make each effect happen once).
+OVERDUE_SWEEP_SECONDS = 60
+RECURRENCE_SECONDS = 300
 
 
 class VolunteersService:
@@ -25,27 +53,102 @@ class VolunteersService:
     health = HealthServer()
     config = Config()
 
+    def _exists(self, find: Callable[..., object], tenant: str, *ids: str) -> None:
+        """Another tenant's (or no) id is a 404 before the body is even read: ids are checked first."""
+        with self.db.read() as session:
+            find(session, tenant, *ids)
+
+    # --- registry and teams ---------------------------------------------------------------
+
     @rpc
     def register_volunteer(self, tenant: str, payload: dict) -> dict:
         data = validated(VolunteerCreateSchema(), payload)
         with self.db.transaction() as session:
-            return visits.register(session, tenant, data)
+            return registry.register(session, tenant, data)
 
     @rpc
     def list_volunteers(self, tenant: str) -> list[dict]:
         with self.db.read() as session:
-            return visits.list_volunteers(session, tenant)
+            return registry.list_volunteers(session, tenant)
+
+    @rpc
+    def get_volunteer(self, tenant: str, volunteer_id: str) -> dict:
+        with self.db.read() as session:
+            return registry.get(session, tenant, volunteer_id)
+
+    @rpc
+    def update_volunteer(self, tenant: str, volunteer_id: str, payload: dict) -> dict:
+        self._exists(registry.find, tenant, volunteer_id)
+        data = validated(VolunteerUpdateSchema(), payload)
+        with self.db.transaction() as session:
+            return registry.update(session, tenant, volunteer_id, data)
+
+    @rpc
+    def create_team(self, tenant: str, payload: dict) -> dict:
+        data = validated(TeamCreateSchema(), payload)
+        with self.db.transaction() as session:
+            return teams.create(session, tenant, data)
+
+    @rpc
+    def list_teams(self, tenant: str) -> list[dict]:
+        with self.db.read() as session:
+            return teams.list_teams(session, tenant)
+
+    @rpc
+    def get_team(self, tenant: str, team_id: str) -> dict:
+        with self.db.read() as session:
+            return teams.get(session, tenant, team_id)
+
+    @rpc
+    def update_team(self, tenant: str, team_id: str, payload: dict) -> dict:
+        self._exists(teams.get, tenant, team_id)
+        data = validated(TeamUpdateSchema(), payload)
+        with self.db.transaction() as session:
+            return teams.update(session, tenant, team_id, data)
+
+    @rpc
+    def add_team_member(self, tenant: str, team_id: str, payload: dict) -> dict:
+        self._exists(teams.get, tenant, team_id)
+        data = validated(TeamMemberSchema(), payload)
+        with self.db.transaction() as session:
+            return teams.add_member(session, tenant, team_id, data["volunteer_id"])
+
+    @rpc
+    def remove_team_member(self, tenant: str, team_id: str, volunteer_id: str) -> dict:
+        with self.db.transaction() as session:
+            return teams.remove_member(session, tenant, team_id, volunteer_id)
+
+    # --- visits ---------------------------------------------------------------------------
 
     @rpc
     def complete_visit(self, tenant: str, visit_id: str, payload: dict) -> dict:
+        self._exists(visits.find, tenant, visit_id)
         data = validated(VisitCompleteSchema(), payload)
         with self.db.transaction() as session:
-            return visits.complete(session, self.db.emit, tenant, visit_id, data["outcome"], data["notes"])
+            return visits.complete(
+                session, self.db.emit, tenant, visit_id, data["outcome"], data["notes"], data["hours"]
+            )
+
+    @rpc
+    def decline_visit(self, tenant: str, visit_id: str, payload: dict) -> dict:
+        self._exists(visits.find, tenant, visit_id)
+        data = validated(VisitDeclineSchema(), payload)
+        with self.db.transaction() as session:
+            return visits.decline(session, self.db.emit, tenant, visit_id, data["volunteer_id"])
 
     @rpc
     def visits_for_case(self, tenant: str, case_id: str) -> list[dict]:
         with self.db.read() as session:
             return visits.for_case(session, tenant, case_id)
+
+    @rpc
+    def volunteer_schedule(self, tenant: str, volunteer_id: str) -> list[dict]:
+        with self.db.read() as session:
+            return calendar.schedule(session, tenant, volunteer_id, utcnow())
+
+    @timer(interval=OVERDUE_SWEEP_SECONDS)
+    def sweep_overdue_visits(self) -> None:
+        visits.sweep_overdue(self.db, utcnow(), int(self.config.get("VISIT_DUE_DAYS", 3)))
 
     @subscribe("requests", "case.closed")
     def on_case_closed(self, body: dict) -> None:
@@ -61,3 +164,112 @@ class VolunteersService:
         with self.db.inbox(event, "on_case_reopened") as session:
             if session is not None:
                 visits.cancel_pending(session, event["tenant"], event["data"]["case_id"], "case reopened")
+
+    # --- service hours --------------------------------------------------------------------
+
+    @rpc
+    def hours_ledger(self, tenant: str, params: dict) -> list[dict]:
+        query = validated(HoursQuerySchema(), params)
+        with self.db.read() as session:
+            return hours.ledger(session, tenant, query)
+
+    @rpc
+    def hours_totals(self, tenant: str, params: dict) -> list[dict]:
+        query = validated(HoursTotalsQuerySchema(), params)
+        with self.db.read() as session:
+            return hours.period_totals(session, tenant, query)
+
+    @rpc
+    def hours_ranking(self, tenant: str, params: dict) -> list[dict]:
+        query = validated(RankingQuerySchema(), params)
+        with self.db.read() as session:
+            return hours.publishable_ranking(session, tenant, query)
+
+    @rpc
+    def correct_hours(self, tenant: str, payload: dict) -> dict:
+        data = validated(HoursCorrectionSchema(), payload)
+        with self.db.transaction() as session:
+            return hours.correct(session, tenant, data)
+
+    # --- activities -----------------------------------------------------------------------
+
+    @rpc
+    def create_activity(self, tenant: str, payload: dict) -> dict:
+        data = validated(ActivityCreateSchema(), payload)
+        with self.db.transaction() as session:
+            return activities.create(session, self.db.emit, tenant, data)
+
+    @rpc
+    def create_series(self, tenant: str, payload: dict) -> dict:
+        data = validated(SeriesCreateSchema(), payload)
+        with self.db.transaction() as session:
+            return activities.create_series(session, self.db.emit, tenant, data, utcnow())
+
+    @rpc
+    def list_activities(self, tenant: str) -> list[dict]:
+        with self.db.read() as session:
+            return activities.list_activities(session, tenant)
+
+    @rpc
+    def get_activity(self, tenant: str, activity_id: str) -> dict:
+        with self.db.read() as session:
+            return activities.get(session, tenant, activity_id)
+
+    @rpc
+    def publish_activity(self, tenant: str, activity_id: str) -> dict:
+        with self.db.transaction() as session:
+            return activities.publish(session, self.db.emit, tenant, activity_id)
+
+    @rpc
+    def cancel_activity(self, tenant: str, activity_id: str, payload: dict) -> dict:
+        self._exists(activities.find, tenant, activity_id)
+        data = validated(ActivityCancelSchema(), payload)
+        with self.db.transaction() as session:
+            return activities.cancel(session, self.db.emit, tenant, activity_id, data["reason"])
+
+    @timer(interval=RECURRENCE_SECONDS)
+    def generate_occurrences(self) -> None:
+        activities.generate_due(self.db, utcnow())
+
+    @rpc
+    def sign_up_resident(self, tenant: str, activity_id: str, payload: dict) -> dict:
+        self._exists(activities.find, tenant, activity_id)
+        data = validated(ResidentSignupCreateSchema(), payload)
+        with self.db.transaction() as session:
+            return signups.sign_up_resident(session, tenant, activity_id, data)
+
+    @rpc
+    def cancel_resident_signup(self, tenant: str, activity_id: str, signup_id: str) -> dict:
+        with self.db.transaction() as session:
+            return signups.cancel_resident(session, self.db.emit, tenant, activity_id, signup_id)
+
+    @rpc
+    def resident_signups(self, tenant: str, activity_id: str) -> list[dict]:
+        with self.db.read() as session:
+            return signups.resident_signups(session, tenant, activity_id)
+
+    @rpc
+    def sign_up_volunteer(self, tenant: str, activity_id: str, shift_id: str, payload: dict) -> dict:
+        self._exists(signups.find_shift, tenant, activity_id, shift_id)
+        data = validated(ShiftSignupCreateSchema(), payload)
+        with self.db.transaction() as session:
+            return signups.sign_up_volunteer(session, tenant, activity_id, shift_id, data["volunteer_id"])
+
+    @rpc
+    def cancel_shift_signup(self, tenant: str, activity_id: str, signup_id: str) -> dict:
+        with self.db.transaction() as session:
+            return signups.cancel_volunteer(session, tenant, activity_id, signup_id)
+
+    @rpc
+    def record_attendance(self, tenant: str, activity_id: str, payload: dict) -> dict:
+        self._exists(activities.find, tenant, activity_id)
+        data = validated(AttendanceSchema(), payload)
+        with self.db.transaction() as session:
+            return signups.record_attendance(session, tenant, activity_id, data)
+
+    @rpc
+    def estate_calendar(self, tenant: str | None, estate_id: str, params: dict) -> dict:
+        """``tenant`` None: the public page (estate ids are unique across tenants)."""
+        query = validated(CalendarQuerySchema(), {**params, "estate_id": estate_id})
+        with self.db.read() as session:
+            return calendar.week(session, estate_id, query["week_of"], utcnow(), tenant)
