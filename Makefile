@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 COMPOSE ?= docker compose -f deploy/compose.yaml
 
-.PHONY: run test unit integration lint reliability up down clean
+.PHONY: run test unit integration lint reliability bench up down clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,15 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock deploy/requirements-lint.tx
 run: $(VENV)/.runtime
 	$(BIN)/lianxin run
 
-## test: every test tier that runs here (unit, integration against the local RabbitMQ/DB)
-test: $(VENV)/.dev
+# The browser tests drive Debian's Chromium; installed here when missing (needs root and apt-get).
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "the browser tests need $(CHROMIUM): sudo apt-get install chromium chromium-driver" >&2; exit 1; fi
+
+## test: every test tier that runs here (unit, integration, e2e, browser, against the local RabbitMQ/DB)
+test: $(VENV)/.dev $(CHROMIUM)
 	$(BIN)/python -m services.common.prepare
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -39,6 +46,11 @@ integration: $(VENV)/.dev
 reliability: $(VENV)/.dev
 	$(BIN)/python -m services.common.prepare
 	$(BIN)/python -m bench.reliability $(ARGS)
+
+## bench: performance, with the broker's own limit beside it (ARGS=--quick, --postgres, --only loop,api)
+bench: $(VENV)/.dev
+	$(BIN)/python -m services.common.prepare
+	$(BIN)/python -m bench.bench $(ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

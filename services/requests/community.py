@@ -15,10 +15,11 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.common.fields import utc_text
+from services.requests.lifecycle import OPEN_STATES
 from services.requests.models import Case, Estate
+from services.requests.search import overdue_clause
 
 MINIMUM_CASES = 5
-FINISHED = ("resolved", "closed", "cancelled")
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -63,14 +64,8 @@ def league(session: Session, tenants: list[str], since: datetime) -> dict:
 
 def dashboard(session: Session, tenants: list[str], now: datetime, weeks: int = 12) -> dict:
     """Open, overdue and escalated cases per company; submitted and closed per week."""
-    open_ = Case.status.not_in(FINISHED)
-    overdue = and_(
-        open_,
-        or_(
-            and_(Case.status.in_(("submitted", "reopened")), Case.response_due_at < now),
-            Case.resolution_due_at < now,
-        ),
-    )
+    open_ = Case.status.in_(OPEN_STATES)
+    overdue = and_(open_, overdue_clause(now))  # the same rule as the case list's ``overdue`` filter
     per_company = [
         {
             "tenant": row.tenant,

@@ -1,10 +1,11 @@
-"""The requests service's tables: estates, cases and each case's history."""
+"""The requests service's tables: estates, cases, their history and audit, categories, comments,
+escalations, estate incidents and owners' proposals."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.db import utcnow
@@ -49,6 +50,18 @@ class Case(Base):
     reporter_household: Mapped[str] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(16))
     assignee: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    assignee_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)  # staff, team, volunteer
+    incident_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    # SLA clocks (wall-clock hours): started at submission or reopen, shifted by time spent
+    # waiting on the resident; the due times are materialised for queries and the breach scan.
+    sla_started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    response_due_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    response_breached_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    resolution_breached_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -56,14 +69,14 @@ class Case(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
-    history: Mapped[list[CaseHistory]] = relationship(
-        order_by="CaseHistory.id", lazy="selectin", cascade="all, delete-orphan"
-    )
+    history: Mapped[list[CaseHistory]] = relationship(order_by="CaseHistory.id", lazy="selectin")
+    escalations: Mapped[list[CaseEscalation]] = relationship(order_by="CaseEscalation.id", lazy="selectin")
 
     __table_args__ = (
         Index("ix_cases_tenant_id", "tenant", "id"),
         Index("ix_cases_tenant_status", "tenant", "status", "id"),
         Index("ix_cases_tenant_estate", "tenant", "estate_id", "id"),
+        Index("ix_cases_status_due", "status", "resolution_due_at"),
     )
 
 
@@ -81,3 +94,148 @@ class CaseHistory(Base):
     source: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CaseChange(Base):
+    """The audit trail: one changed field (status included) with its before and after.
+
+    Rows are only ever added; nothing about a case is deleted (cancellation is a state).
+    """
+
+    __tablename__ = "case_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    field: Mapped[str] = mapped_column(String(32))
+    before: Mapped[str | None] = mapped_column(Text, nullable=True)
+    after: Mapped[str | None] = mapped_column(Text, nullable=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CaseEscalation(Base):
+    """One escalation (吹哨) of a case to the community party branch supervisor."""
+
+    __tablename__ = "case_escalations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CaseCategory(Base):
+    """A tenant's own setting for one category: its name, SLA per priority, auto-assign team.
+
+    Tenants without a row use the defaults in :mod:`services.requests.categories`.
+    """
+
+    __tablename__ = "case_categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(50))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sla: Mapped[dict] = mapped_column(JSON)  # {priority: {"response_hours": h, "resolution_hours": h}}
+    team: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("tenant", "code", name="uq_case_categories_tenant_code"),)
+
+
+class CaseComment(Base):
+    """A comment on a case (让业主议事): public, or internal to staff; or a supervisor's instruction."""
+
+    __tablename__ = "case_comments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # comment, instruction
+    author: Mapped[str] = mapped_column(String(100))
+    author_role: Mapped[str] = mapped_column(String(16))  # resident, staff, supervisor
+    visibility: Mapped[str] = mapped_column(String(16))  # public, internal
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Incident(Base):
+    """Something that touches a whole estate (a two-day water outage); duplicates merge into it."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    estate_id: Mapped[str] = mapped_column(ForeignKey("estates.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))  # critical, normal
+    expected_end: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # declared, resolved
+    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    declared_by: Mapped[str] = mapped_column(String(100))
+    declared_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    updates: Mapped[list[IncidentUpdate]] = relationship(order_by="IncidentUpdate.id", lazy="selectin")
+
+    __table_args__ = (Index("ix_incidents_tenant_estate", "tenant", "estate_id", "id"),)
+
+
+class IncidentUpdate(Base):
+    """A progress note on an incident (water trucks arrived, new expected end)."""
+
+    __tablename__ = "incident_updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    expected_end: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Proposal(Base):
+    """An owners' proposal for an estate (install EV chargers) with a voting window."""
+
+    __tablename__ = "proposals"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    estate_id: Mapped[str] = mapped_column(ForeignKey("estates.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    proposer: Mapped[str] = mapped_column(String(100))
+    opens_at: Mapped[datetime] = mapped_column(DateTime)
+    closes_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))  # open, closed
+    support: Mapped[int] = mapped_column(Integer, default=0)
+    oppose: Mapped[int] = mapped_column(Integer, default=0)
+    abstain: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)  # passed, rejected, no_votes
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (
+        Index("ix_proposals_tenant_estate", "tenant", "estate_id", "id"),
+        Index("ix_proposals_status_closes", "status", "closes_at"),
+    )
+
+
+class ProposalVote(Base):
+    """One household's vote: the unique key is what makes it one vote per household."""
+
+    __tablename__ = "proposal_votes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    proposal_id: Mapped[str] = mapped_column(ForeignKey("proposals.id"))
+    household: Mapped[str] = mapped_column(String(50))
+    choice: Mapped[str] = mapped_column(String(16))  # support, oppose, abstain
+    voter: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("proposal_id", "household", name="uq_proposal_votes_household"),)

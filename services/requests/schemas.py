@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.errors import ValidationFailed
 from services.common.fields import MobilePhone, Text, Timestamp
 from services.common.pages import PageQuerySchema
-from services.requests.lifecycle import ACTIONS, STATES
+from services.requests.lifecycle import STATES, USER_ACTIONS
 
-CATEGORIES = ("repair", "complaint", "suggestion", "consultation", "emergency")
+#: The categories every tenant starts with (a tenant may add its own codes).
+CATEGORIES = (
+    "repair",
+    "facilities",
+    "sanitation",
+    "safety",
+    "noise",
+    "parking",
+    "complaint",
+    "suggestion",
+    "consultation",
+    "emergency",
+)
+CATEGORY_CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,31}$", error="类别代码为小写字母、数字和下划线 (a category code)")
+ASSIGNEE_KINDS = ("staff", "team", "volunteer")
 CHANNELS = ("phone", "wechat", "walk_in", "app")
 PRIORITIES = ("low", "normal", "high", "urgent")
 
@@ -32,21 +47,24 @@ class EstateSchema(Schema):
     created_at = Timestamp()
 
 
+HOUSEHOLD = validate.Regexp(
+    r"^\d{1,3}-\d{1,2}-\d{2,5}$", error="门牌应为 楼-单元-房号, 如 3-2-501 (building-unit-room)"
+)
+
+
 class ReporterSchema(StrictSchema):
     name = Text(50, required=True)
     phone = MobilePhone(required=True, metadata={"example": "13800138000"})
-    household = fields.String(
-        required=True,
-        validate=validate.Regexp(
-            r"^\d{1,3}-\d{1,2}-\d{2,5}$", error="门牌应为 楼-单元-房号, 如 3-2-501 (building-unit-room)"
-        ),
-        metadata={"example": "3-2-501"},
-    )
+    household = fields.String(required=True, validate=HOUSEHOLD, metadata={"example": "3-2-501"})
 
 
 class CaseCreateSchema(StrictSchema):
     estate_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    category = fields.String(
+        required=True,
+        validate=CATEGORY_CODE,
+        metadata={"description": "a category code of the tenant (defaults: " + ", ".join(CATEGORIES) + ")"},
+    )
     title = Text(100, required=True)
     description = Text(2000, required=True)
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
@@ -54,18 +72,90 @@ class CaseCreateSchema(StrictSchema):
     reporter = fields.Nested(ReporterSchema, required=True)
 
 
+def load_case(payload: object, category_codes: set[str]) -> dict:
+    """A new case's body, checked field by field; its category must be one of the tenant's."""
+    if not isinstance(payload, dict):
+        raise ValidationFailed("body must be a JSON object", {"_schema": ["must be an object"]})
+    errors: dict = {}
+    data: dict = {}
+    try:
+        data = CaseCreateSchema().load(payload)
+    except ValidationError as exc:
+        errors = exc.normalized_messages()
+    category = payload.get("category")
+    if "category" not in errors and isinstance(category, str) and category not in category_codes:
+        errors["category"] = ["没有这个类别 (not one of: " + ", ".join(sorted(category_codes)) + ")"]
+    if errors:
+        raise ValidationFailed("invalid input", errors)
+    return data
+
+
 class TransitionSchema(StrictSchema):
-    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
-    note = Text(1000, load_default=None)
-    assignee = Text(100, load_default=None)
+    action = fields.String(required=True, validate=validate.OneOf(USER_ACTIONS))
+    note = Text(1000, load_default=None, metadata={"description": "the reason: required to reopen, hand back, "
+                                                   "reassign or wait on the resident"})  # fmt: skip
+    assignee = Text(100, load_default=None, metadata={"description": "staff member, team (义务维修队) or volunteer"})
+    assignee_kind = fields.String(load_default=None, validate=validate.OneOf(ASSIGNEE_KINDS))
+    source = fields.String(
+        load_default=None,
+        validate=validate.OneOf(("resident", "staff")),
+        metadata={"description": "who asked for it (kept in the history): the resident, or staff; default api"},
+    )
+
+
+class CaseEditSchema(StrictSchema):
+    title = Text(100)
+    description = Text(2000)
+    category = fields.String(validate=CATEGORY_CODE)
+    priority = fields.String(validate=validate.OneOf(PRIORITIES))
+
+    @validates_schema
+    def not_empty(self, data: dict, **kwargs: object) -> None:
+        if not data:
+            raise ValidationError("nothing to change", "_schema")
 
 
 class CaseListQuerySchema(PageQuerySchema):
+    """Filters of the case list; every filter narrows (AND)."""
+
     class Meta:
         unknown = RAISE
 
     status = fields.String(load_default=None, validate=validate.OneOf(STATES))
     estate_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    category = fields.String(load_default=None, validate=CATEGORY_CODE)
+    assignee = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    priority = fields.String(load_default=None, validate=validate.OneOf(PRIORITIES))
+    overdue = fields.Boolean(load_default=None, metadata={"description": "only cases past a due time that matters"})
+    escalated = fields.Boolean(load_default=None, metadata={"description": "only cases escalated to the party branch"})
+    created_from = Timestamp(load_default=None)
+    created_to = Timestamp(load_default=None)
+    closed_from = Timestamp(load_default=None)
+    closed_to = Timestamp(load_default=None)
+    q = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "free text in title or description"},
+    )
+
+    @validates_schema
+    def ranges_are_ordered(self, data: dict, **kwargs: object) -> None:
+        for start, end in (("created_from", "created_to"), ("closed_from", "closed_to")):
+            if data.get(start) and data.get(end) and data[start] > data[end]:
+                raise ValidationError(f"must not be before {start}", end)
+
+
+class CaseCountQuerySchema(CaseListQuerySchema):
+    """The same filters as the list, without paging: the dashboard's counts per status."""
+
+    class Meta:
+        unknown = RAISE
+        exclude = ("limit", "starting_after", "status")
+
+
+class CaseCountsSchema(Schema):
+    total = fields.Integer()
+    by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
 
 
 class HistoryEntrySchema(Schema):
@@ -75,6 +165,13 @@ class HistoryEntrySchema(Schema):
     actor = fields.String()
     source = fields.String()
     note = fields.String(allow_none=True)
+    at = Timestamp()
+
+
+class EscalationSchema(Schema):
+    level = fields.Integer()
+    reason = fields.String()
+    actor = fields.String()
     at = Timestamp()
 
 
@@ -94,15 +191,25 @@ class CaseSchema(Schema):
     priority = fields.String()
     status = fields.String()
     assignee = fields.String(allow_none=True)
+    assignee_kind = fields.String(allow_none=True)
+    incident_id = fields.String(allow_none=True)
     rating = fields.Integer(allow_none=True)
     reopen_count = fields.Integer()
+    escalation_level = fields.Integer()
     reporter = fields.Nested(ReporterOutSchema)
     created_at = Timestamp()
     updated_at = Timestamp()
     resolved_at = Timestamp(allow_none=True)
     closed_at = Timestamp(allow_none=True)
+    response_due_at = Timestamp(allow_none=True)
+    resolution_due_at = Timestamp(allow_none=True)
+    response_breached_at = Timestamp(allow_none=True)
+    resolution_breached_at = Timestamp(allow_none=True)
+    sla_paused = fields.Boolean()
+    overdue = fields.Boolean()
     allowed_actions = fields.List(fields.String())
     history = fields.List(fields.Nested(HistoryEntrySchema))
+    escalations = fields.List(fields.Nested(EscalationSchema))
 
 
 class CaseEventSchema(Schema):
@@ -120,3 +227,222 @@ class CaseEventSchema(Schema):
     note = fields.String(allow_none=True)
     source = fields.String(allow_none=True)
     reopen_count = fields.Integer()
+    assignee_kind = fields.String(allow_none=True)
+    incident_id = fields.String(allow_none=True, metadata={"description": "set when merged into an incident"})
+    escalation_level = fields.Integer()
+
+
+# --- categories -------------------------------------------------------------------------------
+
+
+class SlaHoursSchema(StrictSchema):
+    response_hours = fields.Float(required=True, validate=validate.Range(min=0.1, max=720))
+    resolution_hours = fields.Float(required=True, validate=validate.Range(min=0.1, max=8760))
+
+    @validates_schema
+    def resolve_after_response(self, data: dict, **kwargs: object) -> None:
+        if data.get("response_hours", 0) > data.get("resolution_hours", 0):
+            raise ValidationError("must not be shorter than response_hours", "resolution_hours")
+
+
+class CategoryConfigSchema(StrictSchema):
+    code = fields.String(required=True, validate=CATEGORY_CODE, metadata={"example": "elevator"})
+    name = Text(50, required=True, metadata={"example": "水电维修"})
+    active = fields.Boolean(load_default=True)
+    team = Text(100, load_default=None, metadata={"description": "auto-assign new cases to this team, e.g. 义务维修队"})
+    sla = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(PRIORITIES)),
+        values=fields.Nested(SlaHoursSchema),
+        load_default=dict,
+        metadata={"description": "per priority (low, normal, high, urgent); priorities left out keep theirs"},
+    )
+
+
+class CategorySchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    active = fields.Boolean()
+    team = fields.String(allow_none=True)
+    custom = fields.Boolean(metadata={"description": "false: the platform default"})
+    sla = fields.Dict(keys=fields.String(), values=fields.Nested(SlaHoursSchema))
+
+
+# --- audit, comments --------------------------------------------------------------------------
+
+
+class ChangeSchema(Schema):
+    field = fields.String()
+    before = fields.String(allow_none=True)
+    after = fields.String(allow_none=True)
+    actor = fields.String()
+    source = fields.String()
+    at = fields.String()
+
+
+class CommentCreateSchema(StrictSchema):
+    body = Text(2000, required=True)
+    author_role = fields.String(load_default="staff", validate=validate.OneOf(("resident", "staff")))
+    visibility = fields.String(load_default="public", validate=validate.OneOf(("public", "internal")))
+
+
+class InstructionCreateSchema(StrictSchema):
+    body = Text(2000, required=True, metadata={"example": "请三日内上门处理并回复业主"})
+
+
+class CommentQuerySchema(StrictSchema):
+    visibility = fields.String(load_default=None, validate=validate.OneOf(("public", "internal")))
+
+
+class CommentSchema(Schema):
+    id = fields.String()
+    case_id = fields.String()
+    kind = fields.String(metadata={"description": "comment, or a supervisor's instruction"})
+    author = fields.String()
+    author_role = fields.String()
+    visibility = fields.String()
+    body = fields.String()
+    created_at = Timestamp()
+
+
+# --- incidents --------------------------------------------------------------------------------
+
+INCIDENT_KINDS = ("water_outage", "power_outage", "gas_outage", "elevator", "flooding", "fire", "other")
+
+
+class IncidentCreateSchema(StrictSchema):
+    estate_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    kind = fields.String(required=True, validate=validate.OneOf(INCIDENT_KINDS))
+    title = Text(100, required=True, metadata={"example": "3号楼停水"})
+    description = Text(2000, required=True)
+    severity = fields.String(load_default="normal", validate=validate.OneOf(("critical", "normal")))
+    expected_end = Timestamp(load_default=None)
+
+
+class IncidentUpdateCreateSchema(StrictSchema):
+    body = Text(2000, required=True, metadata={"example": "送水车已到3号楼门口"})
+    expected_end = Timestamp(load_default=None)
+
+
+class IncidentMergeSchema(StrictSchema):
+    case_ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)), required=True, validate=validate.Length(min=1, max=200)
+    )
+
+
+class IncidentResolveSchema(StrictSchema):
+    resolution = Text(2000, required=True, metadata={"example": "管道已修复，恢复供水"})
+
+
+class IncidentListQuerySchema(PageQuerySchema):
+    class Meta:
+        unknown = RAISE
+
+    estate_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    status = fields.String(load_default=None, validate=validate.OneOf(("declared", "resolved")))
+
+
+class IncidentUpdateSchema(Schema):
+    body = fields.String()
+    expected_end = Timestamp(allow_none=True)
+    actor = fields.String()
+    at = Timestamp()
+
+
+class IncidentSchema(Schema):
+    id = fields.String()
+    estate_id = fields.String()
+    kind = fields.String()
+    title = fields.String()
+    description = fields.String()
+    severity = fields.String()
+    expected_end = Timestamp(allow_none=True)
+    status = fields.String()
+    resolution = fields.String(allow_none=True)
+    declared_by = fields.String()
+    declared_at = Timestamp()
+    resolved_at = Timestamp(allow_none=True)
+    case_ids = fields.List(fields.String())
+    updates = fields.List(fields.Nested(IncidentUpdateSchema))
+
+
+# --- proposals --------------------------------------------------------------------------------
+
+CHOICES = ("support", "oppose", "abstain")
+
+
+class ProposalCreateSchema(StrictSchema):
+    estate_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    title = Text(100, required=True, metadata={"example": "在地下车库安装电动车充电桩"})
+    description = Text(4000, required=True)
+    closes_at = Timestamp(required=True, metadata={"description": "end of the voting window (1 hour to 90 days ahead)"})
+
+
+class VoteCreateSchema(StrictSchema):
+    household = fields.String(required=True, validate=HOUSEHOLD, metadata={"example": "3-2-501"})
+    choice = fields.String(required=True, validate=validate.OneOf(CHOICES))
+
+
+class ProposalListQuerySchema(PageQuerySchema):
+    class Meta:
+        unknown = RAISE
+
+    estate_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    status = fields.String(load_default=None, validate=validate.OneOf(("open", "closed")))
+
+
+class TallySchema(Schema):
+    support = fields.Integer()
+    oppose = fields.Integer()
+    abstain = fields.Integer()
+
+
+class ProposalSchema(Schema):
+    id = fields.String()
+    estate_id = fields.String()
+    title = fields.String()
+    description = fields.String()
+    proposer = fields.String()
+    opens_at = Timestamp()
+    closes_at = Timestamp()
+    status = fields.String()
+    tally = fields.Nested(TallySchema, metadata={"description": "counted so far; final once closed"})
+    outcome = fields.String(allow_none=True, metadata={"description": "passed, rejected or no_votes once closed"})
+    closed_at = Timestamp(allow_none=True)
+
+
+class VoteSchema(Schema):
+    proposal_id = fields.String()
+    household = fields.String()
+    choice = fields.String()
+    at = Timestamp()
+
+
+# --- the public board -------------------------------------------------------------------------
+
+
+class BoardQuerySchema(PageQuerySchema):
+    class Meta:
+        unknown = RAISE
+
+
+class BoardEntrySchema(Schema):
+    """A resolved case as the estate sees it: never a name or phone; the household as building only."""
+
+    case_id = fields.String()
+    category = fields.String()
+    category_name = fields.String()
+    title = fields.String()
+    building = fields.String(metadata={"example": "3号楼"})
+    status = fields.String()
+    submitted_at = Timestamp()
+    resolved_at = Timestamp(allow_none=True)
+    hours_to_resolve = fields.Float(allow_none=True)
+    resolution = fields.String(allow_none=True)
+    satisfaction = fields.Integer(allow_none=True)
+
+
+class BoardSchema(Schema):
+    estate_id = fields.String()
+    estate_name = fields.String()
+    data = fields.List(fields.Nested(BoardEntrySchema))
+    has_more = fields.Boolean()

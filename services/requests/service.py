@@ -1,23 +1,59 @@
-"""The requests service: entrypoints only; the work is in :mod:`services.requests.cases`."""
+"""The requests service: entrypoints only; the work is in the domain modules beside it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from nameko.dependency_providers import Config
 from nameko.rpc import rpc
+from nameko.timer import timer
 
 from services.common.database import Database, OutboxRelay
+from services.common.db import utcnow
 from services.common.envelope import load_event
 from services.common.errors import validated
 from services.common.health import HealthServer
 from services.common.subscribe import subscribe
 from services.common.tracing import LogContext
-from services.requests import cases
+from services.requests import (
+    audit,
+    board,
+    breaches,
+    cases,
+    categories,
+    comments,
+    community,
+    incidents,
+    proposals,
+    search,
+)
 from services.requests.models import Base, DeadLetter, Inbox, Outbox
 from services.requests.schemas import (
-    CaseCreateSchema,
+    BoardQuerySchema,
+    CaseCountQuerySchema,
+    CaseEditSchema,
     CaseListQuerySchema,
+    CategoryConfigSchema,
+    CommentCreateSchema,
+    CommentQuerySchema,
     EstateCreateSchema,
+    IncidentCreateSchema,
+    IncidentListQuerySchema,
+    IncidentMergeSchema,
+    IncidentResolveSchema,
+    IncidentUpdateCreateSchema,
+    InstructionCreateSchema,
+    ProposalCreateSchema,
+    ProposalListQuerySchema,
     TransitionSchema,
+    VoteCreateSchema,
+    load_case,
 )
+
+#: Seconds between SLA breach scans and between proposal-window checks (every instance runs
+#: them; conditional updates make each effect happen once).
+SLA_SCAN_SECONDS = 60
+PROPOSAL_CLOSE_SECONDS = 60
 
 
 class RequestsService:
@@ -27,6 +63,9 @@ class RequestsService:
     db = Database(Base, (Outbox, Inbox, DeadLetter))
     relay = OutboxRelay()
     health = HealthServer()
+    config = Config()
+
+    # --- estates and categories -----------------------------------------------------------
 
     @rpc
     def create_estate(self, tenant: str, payload: dict) -> dict:
@@ -40,8 +79,23 @@ class RequestsService:
             return cases.list_estates(session, tenant)
 
     @rpc
+    def list_categories(self, tenant: str) -> list[dict]:
+        with self.db.read() as session:
+            return categories.list_categories(session, tenant)
+
+    @rpc
+    def configure_category(self, tenant: str, payload: dict) -> dict:
+        data = validated(CategoryConfigSchema(), payload)
+        with self.db.transaction() as session:
+            return categories.configure(session, tenant, data["code"], data)
+
+    # --- cases ----------------------------------------------------------------------------
+
+    @rpc
     def submit_case(self, tenant: str, payload: dict, actor: str) -> dict:
-        data = validated(CaseCreateSchema(), payload)
+        with self.db.read() as session:
+            codes = categories.active_codes(session, tenant)
+        data = load_case(payload, codes)
         with self.db.transaction() as session:
             return cases.submit(session, self.db.emit, tenant, data, actor)
 
@@ -51,25 +105,164 @@ class RequestsService:
             return cases.to_dict(cases.case_of(session, tenant, case_id))
 
     @rpc
+    def edit_case(self, tenant: str, case_id: str, payload: dict, actor: str) -> dict:
+        data = validated(CaseEditSchema(), payload)
+        with self.db.transaction() as session:
+            return cases.edit(session, tenant, case_id, data, actor)
+
+    @rpc
     def list_cases(self, tenant: str, params: dict) -> dict:
         query = validated(CaseListQuerySchema(), params)
         with self.db.read() as session:
-            return cases.list_cases(session, tenant, query)
+            return search.list_cases(session, [tenant], query, utcnow())
+
+    @rpc
+    def count_cases(self, tenant: str, params: dict) -> dict:
+        query = validated(CaseCountQuerySchema(), params)
+        with self.db.read() as session:
+            return search.counts(session, [tenant], query, utcnow())
 
     @rpc
     def transition(self, tenant: str, case_id: str, payload: dict, actor: str) -> dict:
         data = validated(TransitionSchema(), payload)
         with self.db.transaction() as session:
             return cases.transition(
-                session,
-                self.db.emit,
-                tenant,
-                case_id,
-                data["action"],
-                actor,
-                note=data["note"],
-                assignee=data["assignee"],
-            )
+                session, self.db.emit, tenant, case_id, data["action"], actor,
+                note=data["note"], assignee=data["assignee"], assignee_kind=data["assignee_kind"],
+                source=data["source"] or "api",
+            )  # fmt: skip
+
+    @rpc
+    def case_audit(self, tenant: str, case_id: str) -> list[dict]:
+        with self.db.read() as session:
+            return audit.trail(session, cases.case_of(session, tenant, case_id).id)
+
+    @rpc
+    def add_comment(self, tenant: str, case_id: str, payload: dict, actor: str) -> dict:
+        data = validated(CommentCreateSchema(), payload)
+        with self.db.transaction() as session:
+            return comments.add(session, tenant, case_id, data, actor, utcnow())
+
+    @rpc
+    def list_comments(self, tenant: str, case_id: str, params: dict) -> list[dict]:
+        query = validated(CommentQuerySchema(), params)
+        with self.db.read() as session:
+            return comments.list_comments(session, [tenant], case_id, query["visibility"])
+
+    # --- the community party branch supervisor (read-only over the community's tenants) ---
+
+    @rpc
+    def list_community_cases(self, tenants: list[str], params: dict) -> dict:
+        query = validated(CaseListQuerySchema(), params)
+        with self.db.read() as session:
+            return search.list_cases(session, tenants, query, utcnow())
+
+    @rpc
+    def get_community_case(self, tenants: list[str], case_id: str) -> dict:
+        with self.db.read() as session:
+            case = cases.to_dict(cases.case_of(session, tenants, case_id))
+            return case | {"comments": comments.list_comments(session, tenants, case_id, None)}
+
+    @rpc
+    def add_instruction(self, tenants: list[str], case_id: str, payload: dict, actor: str) -> dict:
+        data = validated(InstructionCreateSchema(), payload)
+        with self.db.transaction() as session:
+            return comments.instruct(session, tenants, case_id, data, actor, utcnow())
+
+    # --- the public board -----------------------------------------------------------------
+
+    @rpc
+    def estate_board(self, tenant: str | None, estate_id: str, params: dict) -> dict:
+        query = validated(BoardQuerySchema(), params)
+        with self.db.read() as session:
+            return board.board(session, estate_id, query, tenant)
+
+    # --- incidents ------------------------------------------------------------------------
+
+    @rpc
+    def declare_incident(self, tenant: str, payload: dict, actor: str) -> dict:
+        data = validated(IncidentCreateSchema(), payload)
+        with self.db.transaction() as session:
+            return incidents.declare(session, self.db.emit, tenant, data, actor, utcnow())
+
+    @rpc
+    def list_incidents(self, tenant: str, params: dict) -> dict:
+        query = validated(IncidentListQuerySchema(), params)
+        with self.db.read() as session:
+            return incidents.list_incidents(session, tenant, query)
+
+    @rpc
+    def get_incident(self, tenant: str, incident_id: str) -> dict:
+        with self.db.read() as session:
+            return incidents.to_dict(session, incidents.incident_of(session, tenant, incident_id))
+
+    @rpc
+    def update_incident(self, tenant: str, incident_id: str, payload: dict, actor: str) -> dict:
+        data = validated(IncidentUpdateCreateSchema(), payload)
+        with self.db.transaction() as session:
+            return incidents.add_update(session, self.db.emit, tenant, incident_id, data, actor, utcnow())
+
+    @rpc
+    def merge_into_incident(self, tenant: str, incident_id: str, payload: dict, actor: str) -> dict:
+        data = validated(IncidentMergeSchema(), payload)
+        with self.db.transaction() as session:
+            return incidents.merge(session, self.db.emit, tenant, incident_id, data["case_ids"], actor)
+
+    @rpc
+    def resolve_incident(self, tenant: str, incident_id: str, payload: dict, actor: str) -> dict:
+        data = validated(IncidentResolveSchema(), payload)
+        with self.db.transaction() as session:
+            return incidents.resolve(session, self.db.emit, tenant, incident_id, data, actor, utcnow())
+
+    # --- proposals ------------------------------------------------------------------------
+
+    @rpc
+    def create_proposal(self, tenant: str, payload: dict, actor: str) -> dict:
+        data = validated(ProposalCreateSchema(), payload)
+        with self.db.transaction() as session:
+            return proposals.create(session, tenant, data, actor, utcnow())
+
+    @rpc
+    def list_proposals(self, tenant: str, params: dict) -> dict:
+        query = validated(ProposalListQuerySchema(), params)
+        with self.db.read() as session:
+            return proposals.list_proposals(session, tenant, query)
+
+    @rpc
+    def get_proposal(self, tenant: str, proposal_id: str) -> dict:
+        with self.db.read() as session:
+            return proposals.to_dict(session, proposals.proposal_of(session, tenant, proposal_id))
+
+    @rpc
+    def vote(self, tenant: str, proposal_id: str, payload: dict, actor: str) -> dict:
+        data = validated(VoteCreateSchema(), payload)
+        with self.db.transaction() as session:
+            return proposals.vote(session, tenant, proposal_id, data, actor, utcnow())
+
+    # --- the party branch's view across companies (league, dashboard) ----------------------
+
+    @rpc
+    def community_league(self, tenants: list[str], days: int = 90) -> dict:
+        with self.db.read() as session:
+            return community.league(session, tenants, utcnow() - timedelta(days=days))
+
+    @rpc
+    def community_dashboard(self, tenants: list[str]) -> dict:
+        with self.db.read() as session:
+            return community.dashboard(session, tenants, utcnow())
+
+    # --- timers ---------------------------------------------------------------------------
+
+    @timer(interval=SLA_SCAN_SECONDS)
+    def scan_sla_breaches(self) -> None:
+        breaches.scan(self.db, utcnow())
+
+    @timer(interval=PROPOSAL_CLOSE_SECONDS)
+    def close_proposals(self) -> None:
+        with self.db.transaction() as session:
+            proposals.close_due(session, self.db.emit, utcnow())
+
+    # --- events ---------------------------------------------------------------------------
 
     @subscribe("volunteers", "visit.completed")
     def on_visit_completed(self, body: dict) -> None:
@@ -88,9 +281,8 @@ class RequestsService:
         event = load_event(body)
         with self.db.inbox(event, "on_survey_low_score") as session:
             if session is not None:
-                reason = f"满意度低分 {event['data']['score']} 分"
-                cases.reopen_on_feedback(
-                    session, self.db.emit, event["tenant"], event["data"]["case_id"], "survey", reason
+                cases.low_score(
+                    session, self.db.emit, event["tenant"], event["data"]["case_id"], event["data"]["score"]
                 )
 
     @subscribe("surveys", "survey.answered")

@@ -94,7 +94,10 @@ def test_an_illegal_transition_is_409_and_changes_nothing(company):
     assert after["status"] == "submitted"
     assert len(after["history"]) == 1
     assert problem(company.transition(case["id"], "fly"), 422)["errors"] == {
-        "action": ["Must be one of: accept, assign, start, resolve, close, reopen, cancel."]
+        "action": [
+            "Must be one of: accept, assign, reassign, hand_back, start, wait_resident, resume, resolve, close, "
+            "reopen, cancel."
+        ]
     }
     assert company.transition(case["id"], "accept").status_code == 200
     assert problem(company.transition(case["id"], "assign"), 409)["detail"] == "assign needs an assignee"

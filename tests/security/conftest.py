@@ -22,6 +22,9 @@ def victim(platform):
         "visit_id": visit["id"],
         "volunteer_id": company.volunteers[0]["id"],
         "estate_id": company.estate_id,
+        "format": "json",  # Open311 routes: /open311/v2/requests/{service_request_id}.{format}
+        "service_request_id": case["id"],
+        "service_code": "repair",
     }
     incident = company.post(
         "/api/v1/incidents",
@@ -64,6 +67,16 @@ def victim(platform):
         "shift_id": activity["shifts"][0]["id"],
         "signup_id": signup.json()["id"],
     }
+    campaign = company.post(
+        "/api/v1/survey-campaigns",
+        {
+            "title": "季度满意度调查",
+            "households": [
+                {"estate_id": company.estate_id, "household": "1-1-101", "name": "陈先生", "phone": "13912349001"}
+            ],
+        },
+    )
+    company.ids["campaign_id"] = campaign.json()["id"]
     with platform.store("gateway").transaction() as session:
         from services.gateway import tenants
 
@@ -74,6 +87,21 @@ def victim(platform):
 
 @pytest.fixture(scope="package")
 def intruder(platform):
-    from tests.conftest import new_company
+    """Another company of the same community, and the party branch of another community.
 
-    return new_company(platform)
+    ``intruder.for_path(path)`` is the key to try a route with: the supervisor's for the
+    community routes (a company key is refused those by role, which proves nothing about data).
+    """
+    import uuid
+
+    from services.gateway import tenants
+    from tests.conftest import Api, new_company
+
+    company = new_company(platform)
+    with platform.store("gateway").transaction() as session:
+        branch = tenants.create_tenant(
+            session, f"别的社区党委-{uuid.uuid4().hex[:6]}", f"别的社区-{uuid.uuid4().hex[:6]}"
+        )
+        company.supervisor = Api(platform, tenants.issue_key(session, branch["tenant_id"], role="supervisor"))
+    company.for_path = lambda path: company.supervisor if path.startswith("/api/v1/community/") else company
+    return company
