@@ -50,7 +50,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/estates"): ADMIN,
     ("GET", "/api/v1/estates"): COMPANY_AND_RESIDENT,
     ("POST", "/api/v1/cases"): COMPANY_AND_RESIDENT,
-    ("GET", "/api/v1/cases"): COMPANY,
+    ("GET", "/api/v1/cases"): COMPANY_AND_RESIDENT,
     ("GET", "/api/v1/cases/{case_id}"): COMPANY_AND_RESIDENT,
     ("POST", "/api/v1/cases/{case_id}/transitions"): COMPANY,
     ("GET", "/api/v1/cases/{case_id}/visits"): COMPANY,

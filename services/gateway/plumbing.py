@@ -70,6 +70,20 @@ class Plumbing:
         self.caller = caller
         return caller
 
+    def _for_own_resident(self, payload: object) -> None:
+        """A resident app submits for its own resident only (403 for anyone else's phone)."""
+        if self.caller is None or not self.caller.resident_phone or not isinstance(payload, dict):
+            return
+        reporter = payload.get("reporter")
+        if not isinstance(reporter, dict) or not isinstance(reporter.get("phone"), str):
+            return  # the owning service reports the shape error
+        try:
+            phone = mainland_mobile(reporter["phone"])
+        except ValidationError:
+            return
+        if phone != self.caller.resident_phone:
+            raise authorization.Forbidden("a resident app submits cases for its own resident only")
+
     @staticmethod
     def _resident(request: Request) -> str:
         """The resident a resident app acts for: the ``Lianxin-Resident`` header, a mainland mobile."""

@@ -1,67 +1,173 @@
-"""Sends queued deliveries on their channels, with retries; runs beside the handlers.
+"""Sends queued deliveries, webhooks and broadcast batches; runs beside the handlers.
 
-Like the outbox relay it claims rows with SKIP LOCKED, so several instances share the work.
+Like the outbox relay it claims rows with SKIP LOCKED, so several instances share the work;
+each batch is one transaction, so a killed instance loses only its batch in flight, which
+another (or the restarted) instance then takes again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
+from jinja2 import UndefinedError
 from nameko.extensions import DependencyProvider
-from sqlalchemy import select
 
 from services.common.database import database_of
 from services.common.db import Store, utcnow
-from services.notifications import deliveries
-from services.notifications.channels.base import Channel, Failed
-from services.notifications.channels.log import LogChannel
-from services.notifications.models import Contact
+from services.notifications import broadcasts, contacts, deliveries, webhooks
+from services.notifications.channels.base import Failed
+from services.notifications.channels.webhook import WebhookChannel
+from services.notifications.deliveries import Person
+from services.notifications.models import Broadcast, Contact, WebhookSubscription
+from services.notifications.settings import (
+    ChannelSet,
+    RetryPolicy,
+    Settings,
+    WebhookPolicy,
+    build_channels,
+    channel_names,
+)
 
 log = logging.getLogger(__name__)
 
 
-def build_channels(names: list[str]) -> dict[str, Channel]:
-    """The external channels enabled by ``NOTIFY_CHANNELS`` (in-app needs no sender)."""
-    available: dict[str, Any] = {"log": LogChannel}
-    return {name: available[name]() for name in names if name in available}
-
-
 class Dispatch:
-    def __init__(self, store: Store, channels: dict[str, Channel], batch: int = 100) -> None:
+    """One pass over each kind of work; :meth:`run_once` returns how much it did."""
+
+    def __init__(
+        self,
+        store: Store,
+        names: list[str],
+        channels: ChannelSet,
+        retry: RetryPolicy = RetryPolicy(),
+        webhook_policy: WebhookPolicy = WebhookPolicy(),
+        batch: int = 100,
+    ) -> None:
         self.store = store
+        self.names = names
         self.channels = channels
+        self.retry = retry
+        self.webhook_policy = webhook_policy
+        self.webhook = WebhookChannel(timeout=webhook_policy.timeout_seconds)
         self.batch = batch
 
     def run_once(self) -> int:
+        return self.send_deliveries() + self.send_webhooks() + self.advance_broadcasts()
+
+    def send_deliveries(self) -> int:
         with self.store.transaction(notify=False) as session:
             now = utcnow()
             rows = deliveries.due(session, now, self.batch)
+            people: dict[str, dict[str, Contact]] = {}
+            for tenant in {row.tenant for row in rows}:
+                people[tenant] = contacts.by_phones(
+                    session, tenant, [r.recipient_phone for r in rows if r.tenant == tenant]
+                )
+            done = 0
             for delivery in rows:
-                channel = self.channels.get(delivery.channel)
-                if channel is None:
-                    result = Failed(f"channel {delivery.channel} is not configured")
-                else:
-                    email = session.scalar(
-                        select(Contact.email).where(
-                            Contact.tenant == delivery.tenant, Contact.phone == delivery.recipient_phone
-                        )
-                    )
-                    result = channel.send(deliveries.message_for(delivery, email))
-                deliveries.record_result(delivery, result, now)
+                if delivery.channel == "inapp":
+                    deliveries.deliver_inapp(session, delivery, delivery.outbound or delivery.body, now)
+                    done += 1
+                    continue
+                sender = self.channels.senders.get(delivery.channel)
+                if sender is None:
+                    deliveries.record_result(delivery, Failed(f"channel {delivery.channel} is not configured"), now)
+                    done += 1
+                    continue
+                bucket = self.channels.buckets.get(delivery.channel)
+                if bucket is not None and not bucket.try_acquire():
+                    deliveries.postpone(delivery, now, bucket.wait_time())
+                    continue
+                spec = self.channels.templates.get(delivery.channel, {}).get(delivery.kind)
+                contact = people[delivery.tenant].get(delivery.recipient_phone)
+                result = sender.send(deliveries.message_for(delivery, contact, spec))
+                deliveries.record_result(delivery, result, now, self.retry)
+                done += 1
+            return done
+
+    def send_webhooks(self) -> int:
+        with self.store.transaction(notify=False) as session:
+            now = utcnow()
+            rows = webhooks.due(session, now, self.batch)
+            for delivery in rows:
+                subscription = session.get(WebhookSubscription, delivery.subscription_id)
+                if subscription is None or subscription.status != "active":
+                    delivery.status, delivery.last_error = "failed", "endpoint disabled"
+                    continue
+                result = self.webhook.deliver(
+                    subscription.url,
+                    subscription.secret,
+                    delivery.event_id,
+                    delivery.event_type,
+                    delivery.payload,
+                    delivery.occurred_at,
+                )
+                webhooks.record(delivery, subscription, result, utcnow(), self.retry, self.webhook_policy)
             return len(rows)
+
+    def advance_broadcasts(self) -> int:
+        with self.store.transaction(notify=False) as session:
+            now = utcnow()
+            recipients = broadcasts.claim(session, self.batch)
+            known = {bid: session.get(Broadcast, bid) for bid in {r.broadcast_id for r in recipients}}
+            senders, people = {}, {}
+            for tenant in {b.tenant for b in known.values()}:
+                senders[tenant] = deliveries.sender_for(session, tenant)
+                phones = [r.phone for r in recipients if known[r.broadcast_id].tenant == tenant]
+                people[tenant] = contacts.by_phones(session, tenant, phones)
+            rows, inbox, outcome = [], [], {"sent": [], "failed": []}
+            for recipient in recipients:
+                broadcast = known[recipient.broadcast_id]
+                contact = people[broadcast.tenant].get(recipient.phone)
+                try:
+                    planned, message = deliveries.plan_rows(
+                        tenant=broadcast.tenant,
+                        trigger_id=broadcast.id,
+                        kind=broadcast.kind,
+                        template=broadcast.template,
+                        person=Person.of(contact, recipient.phone, recipient.name, recipient.role),
+                        channels=self.channels.for_kind(self.names, broadcast.kind),
+                        variables=broadcast.variables,
+                        sender=senders[broadcast.tenant],
+                        critical=broadcast.critical,
+                        now=now,
+                    )
+                except UndefinedError as exc:
+                    outcome["failed"].append((recipient, f"template: {exc}"))
+                    continue
+                rows += planned
+                inbox += message
+                outcome["sent"].append((recipient, None))
+            deliveries.insert_rows(session, rows, inbox)
+            for status, done in outcome.items():
+                broadcasts.mark(session, status, done)
+            finished = broadcasts.finish(session, now)
+            if recipients:
+                log.info("broadcasts: %d recipients done, %d failed", len(outcome["sent"]), len(outcome["failed"]))
+            return len(recipients) + finished
 
 
 class Dispatcher(DependencyProvider):
     """Runs :class:`Dispatch` in a managed green thread, woken by commits."""
 
     def setup(self) -> None:
-        config = self.container.config
-        names = [n.strip() for n in str(config.get("NOTIFY_CHANNELS", "inapp,log")).split(",") if n.strip()]
-        self.channel_names = names
+        settings = Settings(self.container.config)
+        self.channel_names = channel_names(settings)
         store = database_of(self.container).open()
-        self.dispatch = Dispatch(store, build_channels(names))
+        self.dispatch = Dispatch(
+            store,
+            self.channel_names,
+            build_channels(settings),
+            RetryPolicy.from_settings(settings),
+            WebhookPolicy.from_settings(settings),
+            batch=int(settings.number("NOTIFY_BATCH_SIZE", 100)),
+        )
+        self.poll = settings.number("NOTIFY_POLL_SECONDS", 1.0)
+        # A pause between busy passes paces a big broadcast, leaving the database to the API meanwhile.
+        self.pause = settings.number("NOTIFY_BATCH_PAUSE_SECONDS", 0.0)
         self.wake = threading.Event()
         self.running = True
         store.on_commit(self.wake.set)
@@ -72,13 +178,15 @@ class Dispatcher(DependencyProvider):
     def _loop(self) -> None:
         while self.running:
             try:
-                sent = self.dispatch.run_once()
+                done = self.dispatch.run_once()
             except Exception:
                 log.exception("notification dispatch failed; retrying")
-                sent = 0
-            if sent < self.dispatch.batch:
-                self.wake.wait(1.0)
+                done = 0
+            if not done:
+                self.wake.wait(self.poll)
                 self.wake.clear()
+            elif self.pause:
+                time.sleep(self.pause)
 
     def stop(self) -> None:
         self.running = False
@@ -89,5 +197,16 @@ class Dispatcher(DependencyProvider):
         self.running = False
         self.wake.set()
 
-    def get_dependency(self, worker_ctx: Any) -> list[str]:
-        return self.channel_names
+    def get_dependency(self, worker_ctx: Any) -> Outlets:
+        return Outlets(self.channel_names, self.dispatch.channels)
+
+
+class Outlets:
+    """What a worker sees as ``self.channels``: which channels can carry a kind of message."""
+
+    def __init__(self, names: list[str], channels: ChannelSet) -> None:
+        self.names = names
+        self.channels = channels
+
+    def for_kind(self, kind: str) -> list[str]:
+        return self.channels.for_kind(self.names, kind)

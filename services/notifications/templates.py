@@ -1,10 +1,26 @@
-"""zh-CN message templates per kind of event. A missing variable is an error, never a blank."""
+"""zh-CN message templates per kind of event and channel. A missing variable is an error, never a blank.
+
+A template has a subject and a body; a channel may have its own, shorter body (SMS), else it
+uses the default. Every render also gets the tenant's ``company`` and ``hotline`` (per-tenant
+overrides, with neutral defaults). Email gets an HTML part rendered with autoescaping, so a
+resident's own words (a case title) can never inject markup.
+"""
 
 from __future__ import annotations
 
-from jinja2 import Environment, StrictUndefined
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 
-ENV = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+from jinja2 import Environment, StrictUndefined, Template
+
+TEXT = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+HTML = Environment(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=False)
+
+DEFAULT_COMPANY = "物业服务中心"
+DEFAULT_HOTLINE = ""
+
+HOTLINE = "{% if hotline %}咨询电话：{{ hotline }}{% endif %}"
 
 TEMPLATES: dict[str, tuple[str, str]] = {
     "case.submitted": (
@@ -15,6 +31,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "请评价本次服务",
         "{{ name }}您好，您反映的“{{ title }}”已办结。请点击链接评价本次服务：{{ link }}（{{ days }}天内有效）",
     ),
+    "survey.reminder": (
+        "提醒：请评价本次服务",
+        "{{ name }}您好，您反映的“{{ title }}”已办结，您还没有评价。请点击链接评价：{{ link }}",
+    ),
     "visit.scheduled.resident": (
         "回访预约",
         "{{ name }}您好，针对“{{ title }}”，{{ visitor }}将在{{ due }}前对您进行回访。",
@@ -23,10 +43,83 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "新的回访任务",
         "{{ name }}您好，请在{{ due }}前回访{{ household }}住户，事项：“{{ title }}”。",
     ),
+    "activity.published": (
+        "社区活动：{{ title }}",
+        "{{ company }}通知：{{ starts_at }}在{{ place }}举办“{{ title }}”，欢迎参加。" + HOTLINE,
+    ),
+    "activity.cancelled": (
+        "活动取消：{{ title }}",
+        "{{ name }}您好，原定{{ starts_at }}的“{{ title }}”已取消（{{ reason }}），敬请谅解。",
+    ),
+    "incident.declared": (
+        "{{ title }}",
+        "{{ company }}紧急通知：{{ description }}预计恢复时间：{{ expected_end }}。" + HOTLINE,
+    ),
+    "incident.resolved": (
+        "已恢复：{{ title }}",
+        "{{ company }}通知：“{{ title }}”已处理完毕，感谢您的理解与配合。" + HOTLINE,
+    ),
+    "notice": (
+        "{{ title }}",
+        "{{ company }}通知：{{ body }}",
+    ),
+    "visit.overdue": (
+        "回访逾期",
+        "回访任务已逾期（应于{{ due }}前完成），已重新分派。",
+    ),
 }
+
+# Shorter bodies where a channel charges per character.
+CHANNEL_BODIES: dict[tuple[str, str], str] = {
+    ("incident.declared", "aliyun_sms"): "{{ company }}紧急通知：{{ title }}，预计{{ expected_end }}恢复。",
+    ("incident.declared", "tencent_sms"): "{{ company }}紧急通知：{{ title }}，预计{{ expected_end }}恢复。",
+}
+
+EMAIL_HTML = (
+    '<html><body><h3>{{ subject }}</h3><p>{{ body }}</p><p style="color:#666">{{ company }}'
+    "{% if hotline %} · {{ hotline }}{% endif %}</p></body></html>"
+)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+    html: str | None = None
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str, html: bool = False) -> Template:
+    return (HTML if html else TEXT).from_string(source)
+
+
+def known(key: str) -> bool:
+    return key in TEMPLATES
 
 
 def render(key: str, **variables: object) -> tuple[str, str]:
     """Subject and body of template ``key``; raises jinja2.UndefinedError on a missing variable."""
-    subject, body = TEMPLATES[key]
-    return ENV.from_string(subject).render(**variables), ENV.from_string(body).render(**variables)
+    rendered = render_for(key, "inapp", variables)
+    return rendered.subject, rendered.body
+
+
+def render_for(
+    key: str, channel: str, variables: Mapping[str, object], tenant: Mapping[str, object] | None = None
+) -> Rendered:
+    """The message of template ``key`` as channel ``channel`` sends it, with tenant overrides."""
+    values = {"company": DEFAULT_COMPANY, "hotline": DEFAULT_HOTLINE, **(tenant or {}), **variables}
+    subject_source, body_source = TEMPLATES[key]
+    subject = _compiled(subject_source).render(**values)
+    body = _compiled(CHANNEL_BODIES.get((key, channel), body_source)).render(**values)
+    html = (
+        _compiled(EMAIL_HTML, html=True).render(**(values | {"subject": subject, "body": body}))
+        if channel == "email"
+        else None
+    )
+    return Rendered(subject, body, html)
+
+
+def params_of(variables: Mapping[str, object], tenant: Mapping[str, object] | None = None) -> dict[str, str]:
+    """Template parameters for providers that send a template code plus values (SMS, WeChat)."""
+    values = {"company": DEFAULT_COMPANY, "hotline": DEFAULT_HOTLINE, **(tenant or {}), **variables}
+    return {key: str(value) for key, value in values.items() if value is not None}

@@ -126,6 +126,7 @@ class CaseListQuerySchema(PageQuerySchema):
     category = fields.String(load_default=None, validate=CATEGORY_CODE)
     assignee = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
     priority = fields.String(load_default=None, validate=validate.OneOf(PRIORITIES))
+    reporter_phone = MobilePhone(load_default=None, metadata={"description": "the reporter's mainland mobile"})
     overdue = fields.Boolean(load_default=None, metadata={"description": "only cases past a due time that matters"})
     escalated = fields.Boolean(load_default=None, metadata={"description": "only cases escalated to the party branch"})
     created_from = Timestamp(load_default=None)

@@ -31,7 +31,7 @@ def overdue_clause(now: datetime):  # noqa: ANN201 - a SQL expression
 
 def filtered(tenants: list[str], query: dict, now: datetime) -> Select:
     found = select(Case).where(Case.tenant.in_(tenants))
-    for name in ("status", "estate_id", "category", "assignee", "priority"):
+    for name in ("status", "estate_id", "category", "assignee", "priority", "reporter_phone"):
         if query.get(name):
             found = found.where(getattr(Case, name) == query[name])
     if query.get("overdue") is True:

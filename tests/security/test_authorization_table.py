@@ -60,6 +60,19 @@ def test_a_resident_app_reads_only_its_residents_cases(platform, victim, keys):
     other.headers["Lianxin-Resident"] = "13912349002"
     refused = other.get(f"/api/v1/cases/{victim.ids['case_id']}")
     assert refused.status_code == 404
+    listed = keys["resident_app"].get("/api/v1/cases", params={"reporter_phone": "13912349002"}).json()["data"]
+    assert [c["id"] for c in listed] == [victim.ids["case_id"]]  # its own resident's, whatever it asks
+    assert other.get("/api/v1/cases").json()["data"] == []
+    body = {
+        "estate_id": victim.ids["estate_id"],
+        "category": "repair",
+        "title": "漏水",
+        "description": "厨房漏水",
+        "channel": "app",
+        "reporter": {"name": "邻居", "phone": "13912349002", "household": "1-1-101"},
+    }
+    assert keys["resident_app"].post("/api/v1/cases", body).status_code == 403
+    assert other.post("/api/v1/cases", body).status_code == 201
     nobody = Api(platform, other.headers["Authorization"].removeprefix("Bearer "))
     missing = nobody.get(f"/api/v1/cases/{victim.ids['case_id']}")
     assert missing.status_code == 422 and "Lianxin-Resident" in missing.json()["errors"]

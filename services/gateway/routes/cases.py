@@ -64,13 +64,18 @@ class CaseRoutes(Plumbing):
     @endpoint("POST", "/api/v1/cases")
     def submit_case(self, request: Request) -> Response:
         tenant, actor = self._tenant(request)
-        case = self._call("requests", "submit_case", tenant, read_json(request), actor)
+        payload = read_json(request)
+        self._for_own_resident(payload)
+        case = self._call("requests", "submit_case", tenant, payload, actor)
         return json_response(case, 201, {"Location": f"/api/v1/cases/{case['id']}"})
 
     @endpoint("GET", "/api/v1/cases")
     def list_cases(self, request: Request) -> Response:
         tenant, _ = self._tenant(request)
-        return json_response(self._call("requests", "list_cases", tenant, request.args.to_dict()))
+        query = request.args.to_dict()
+        if self.caller is not None and self.caller.resident_phone:
+            query["reporter_phone"] = self.caller.resident_phone  # a resident app lists its resident's cases only
+        return json_response(self._call("requests", "list_cases", tenant, query))
 
     @endpoint("GET", "/api/v1/cases/<string:case_id>")
     def get_case(self, request: Request, case_id: str) -> Response:

@@ -42,6 +42,7 @@ class Message:
     body: str
     params: Mapping[str, str]
     idempotency_key: str
+    html: str | None = None  # an HTML alternative for email, rendered with autoescaping
 
     def __post_init__(self) -> None:
         if not self.kind:

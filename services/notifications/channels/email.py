@@ -72,6 +72,8 @@ class SmtpEmailChannel:
         mail["Message-ID"] = f"<{digest}@{domain}>"
         mail["X-Lianxin-Kind"] = message.kind
         mail.set_content(message.body, charset="utf-8")
+        if message.html:
+            mail.add_alternative(message.html, subtype="html", charset="utf-8")
         return mail
 
     def send(self, message: Message) -> SendResult:

@@ -1,0 +1,48 @@
+"""The in-app inbox: what a resident sees in the app, read or unread."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from marshmallow import RAISE, fields
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.errors import NotFound
+from services.common.fields import MobilePhone
+from services.common.pages import PageQuerySchema, page
+from services.notifications.models import InboxMessage
+
+
+class InboxQuerySchema(PageQuerySchema):
+    class Meta:
+        unknown = RAISE
+
+    phone = MobilePhone(required=True)
+    unread = fields.Boolean(load_default=False)
+
+
+def listing(session: Session, tenant: str, query: dict) -> dict:
+    select_ = select(InboxMessage).where(InboxMessage.tenant == tenant, InboxMessage.recipient_phone == query["phone"])
+    if query["unread"]:
+        select_ = select_.where(InboxMessage.read_at.is_(None))
+    rows, has_more = page(session, select_, InboxMessage.id, query["limit"], query["starting_after"])
+    return {"data": [view(row) for row in rows], "has_more": has_more}
+
+
+def mark_read(session: Session, tenant: str, message_id: str, now: datetime) -> dict:
+    message = session.get(InboxMessage, message_id)
+    if message is None or message.tenant != tenant:
+        raise NotFound(f"message {message_id} not found")
+    message.read_at = message.read_at or now
+    return view(message)
+
+
+def view(row: InboxMessage) -> dict:
+    return {
+        "id": row.id,
+        "subject": row.subject,
+        "body": row.body,
+        "created_at": row.created_at.isoformat(),
+        "read_at": row.read_at.isoformat() if row.read_at else None,
+    }

@@ -1,0 +1,87 @@
+"""What each event asks of the notifications service, as plain data (no broker, no database).
+
+A handler turns its event into :class:`Tell` (one person, one template) or :class:`Broadcast`
+(every household of some estates) and hands them to the service; the event id is the
+idempotency key of everything it causes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Tell:
+    template: str
+    phone: str
+    name: str | None
+    role: str
+    variables: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Announce:
+    template: str
+    estate_ids: tuple[str, ...]
+    variables: dict
+    critical: bool
+
+
+def survey_link(data: dict, days: int) -> Tell:
+    """``survey.issued`` and ``survey.reminder_due`` (the latter with ``reminder: true``)."""
+    recipient = data["recipient"]
+    template = "survey.reminder" if data.get("reminder") else "survey.issued"
+    return Tell(
+        template,
+        recipient["phone"],
+        recipient.get("name"),
+        "resident",
+        {
+            "title": data["case_title"],
+            "link": data["link"],
+            "days": days,
+        },
+    )
+
+
+def activity_published(data: dict) -> Announce:
+    variables = {key: data.get(key) or "" for key in ("title", "kind", "place", "starts_at", "ends_at")}
+    variables["starts_at"] = local_time(variables["starts_at"])
+    return Announce("activity.published", tuple(data["estate_ids"]), variables, critical=False)
+
+
+def activity_cancelled(data: dict) -> list[Tell]:
+    variables = {
+        "title": data["title"],
+        "starts_at": local_time(data.get("starts_at") or ""),
+        "reason": data.get("reason") or "另行通知",
+    }
+    return [
+        Tell("activity.cancelled", person["phone"], person.get("name"), person.get("role") or "resident", variables)
+        for person in data.get("recipients") or []
+    ]
+
+
+def incident(event_type: str, data: dict) -> Announce:
+    variables = {
+        "title": data["title"],
+        "description": data.get("description") or "",
+        "expected_end": local_time(data.get("expected_end") or "") or "另行通知",
+        "kind": data.get("kind") or "",
+    }
+    return Announce(event_type, (data["estate_id"],), variables, critical=data.get("severity") == "critical")
+
+
+def local_time(value: str, zone: str = "Asia/Shanghai") -> str:
+    """ "2026-12-01T01:30:00Z" → "2026-12-01 09:30": what a resident in the estate reads (naive = UTC)."""
+    if not value:
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
