@@ -77,6 +77,22 @@ def victim(platform):
         },
     )
     company.ids["campaign_id"] = campaign.json()["id"]
+    contact = company.post(
+        "/api/v1/contacts",
+        {"phone": "13912349001", "name": "陈先生", "estate_id": company.estate_id, "household": "1-1-101"},
+    )
+    notice = {"template": "notice", "recipients": ["13912349001"], "variables": {"title": "通知", "body": "停水"}}
+    notification = company.post("/api/v1/notifications", notice | {"idempotency_key": "security-suite"})
+    broadcast = company.post("/api/v1/broadcasts", {"estate_id": company.estate_id, "title": "通知", "body": "停水"})
+    webhook = company.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/hooks", "event_types": ["case.closed"]})
+    message = wait_for(lambda: company.get("/api/v1/inbox", params={"phone": "13912349001"}).json()["data"])[0]
+    company.ids |= {
+        "contact_id": contact.json()["id"],
+        "notification_id": notification.json()["id"],
+        "broadcast_id": broadcast.json()["id"],
+        "webhook_id": webhook.json()["id"],
+        "message_id": message["id"],
+    }
     with platform.store("gateway").transaction() as session:
         from services.gateway import tenants
 

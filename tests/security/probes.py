@@ -6,6 +6,7 @@ from __future__ import annotations
 BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/cases/{case_id}/transitions"): {"action": "reopen", "note": "我来试试别人的事项"},
     ("POST", "/api/v1/visits/{visit_id}/complete"): {"outcome": "satisfied", "notes": "x"},
+    ("PUT", "/api/v1/contacts/{contact_id}/preferences"): {"preferences": {"activity": ["inapp"]}},
     ("PATCH", "/api/v1/cases/{case_id}"): {"priority": "high"},
     ("POST", "/api/v1/cases/{case_id}/comments"): {"body": "别人的事项"},
     ("POST", "/api/v1/community/cases/{case_id}/instructions"): {"body": "别人的事项"},
