@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from jinja2 import UndefinedError
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -15,6 +14,7 @@ from services.common.envelope import load_event
 from services.common.errors import Conflict, NotFound, ValidationFailed, validated
 from services.common.health import HealthServer
 from services.common.ids import new_id
+from services.common.rpc import rpc
 from services.common.subscribe import subscribe
 from services.common.tracing import LogContext
 from services.notifications import broadcasts, contacts, deliveries, imports, inbox, triggers, webhooks

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.common.database import Database, OutboxRelay
@@ -13,6 +12,7 @@ from services.common.db import utcnow
 from services.common.envelope import load_event
 from services.common.errors import validated
 from services.common.health import HealthServer
+from services.common.rpc import rpc
 from services.common.subscribe import subscribe
 from services.common.tracing import LogContext
 from services.requests import (
