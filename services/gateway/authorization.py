@@ -116,7 +116,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/contacts/{contact_id}"): COMPANY,
     ("POST", "/api/v1/contacts/import"): COMPANY,
     ("PUT", "/api/v1/contacts/{contact_id}/preferences"): COMPANY,
-    ("GET", "/api/v1/inbox"): COMPANY,
+    ("GET", "/api/v1/inbox"): COMPANY_AND_RESIDENT,
     ("POST", "/api/v1/inbox/{message_id}/read"): COMPANY,
     ("POST", "/api/v1/broadcasts"): COMPANY,
     ("GET", "/api/v1/broadcasts/{broadcast_id}"): COMPANY,

@@ -16,6 +16,8 @@ LABELS = {
     "speed": "响应速度",
     "attitude": "服务态度",
     "quality": "处理质量",
+    "nps": "推荐意愿",
+    "ces": "办事费劲程度",
     "solved": "是否解决",
     "comment": "意见建议",
 }

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common.errors import NotFound
-from services.common.fields import MobilePhone
+from services.common.fields import MobilePhone, utc_text
 from services.common.pages import PageQuerySchema, page
+from services.notifications.channels.log import redact
 from services.notifications.models import InboxMessage
 
 
@@ -22,12 +23,17 @@ class InboxQuerySchema(PageQuerySchema):
     unread = fields.Boolean(load_default=False)
 
 
-def listing(session: Session, tenant: str, query: dict) -> dict:
+def listing(session: Session, tenant: str, query: dict, resident: bool = False) -> dict:
+    """A person's inbox. Survey links stay whole only when the resident reads it (a resident app
+    acting for them): the company being rated never sees a token (shown as ``/s/***``)."""
     select_ = select(InboxMessage).where(InboxMessage.tenant == tenant, InboxMessage.recipient_phone == query["phone"])
     if query["unread"]:
         select_ = select_.where(InboxMessage.read_at.is_(None))
     rows, has_more = page(session, select_, InboxMessage.id, query["limit"], query["starting_after"])
-    return {"data": [view(row) for row in rows], "has_more": has_more}
+    views = [view(row) for row in rows]
+    if not resident:
+        views = [item | {"body": redact(item["body"])} for item in views]
+    return {"data": views, "has_more": has_more}
 
 
 def mark_read(session: Session, tenant: str, message_id: str, now: datetime) -> dict:
@@ -35,7 +41,7 @@ def mark_read(session: Session, tenant: str, message_id: str, now: datetime) -> 
     if message is None or message.tenant != tenant:
         raise NotFound(f"message {message_id} not found")
     message.read_at = message.read_at or now
-    return view(message)
+    return view(message) | {"body": redact(message.body)}
 
 
 def view(row: InboxMessage) -> dict:
@@ -43,6 +49,6 @@ def view(row: InboxMessage) -> dict:
         "id": row.id,
         "subject": row.subject,
         "body": row.body,
-        "created_at": row.created_at.isoformat(),
-        "read_at": row.read_at.isoformat() if row.read_at else None,
+        "created_at": utc_text(row.created_at),
+        "read_at": utc_text(row.read_at),
     }

@@ -103,10 +103,10 @@ class NotificationsService:
             return deliveries.for_recipient(session, tenant, query["phone"], query["limit"], query["starting_after"])
 
     @rpc
-    def inbox(self, tenant: str, params: dict) -> dict:
+    def inbox(self, tenant: str, params: dict, resident: bool = False) -> dict:
         query = validated(inbox.InboxQuerySchema(), params)
         with self.db.read() as session:
-            return inbox.listing(session, tenant, query)
+            return inbox.listing(session, tenant, query, resident)
 
     @rpc
     def mark_read(self, tenant: str, message_id: str) -> dict:

@@ -83,8 +83,12 @@ class NotificationRoutes(Plumbing):
 
     @endpoint("GET", "/api/v1/inbox")
     def inbox(self, request: Request) -> Response:
-        tenant, _ = self._tenant(request)
-        return json_response(self._call("notifications", "inbox", tenant, request.args.to_dict()))
+        caller = self._caller(request)
+        query = request.args.to_dict()
+        if caller.resident_phone:  # a resident app reads its own resident's inbox, links whole
+            query["phone"] = caller.resident_phone
+        resident = caller.resident_phone is not None
+        return json_response(self._call("notifications", "inbox", caller.tenant, query, resident))
 
     @endpoint("POST", "/api/v1/inbox/<string:message_id>/read")
     def mark_read(self, request: Request, message_id: str) -> Response:
