@@ -114,7 +114,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/notifications"): COMPANY,
     ("GET", "/api/v1/notifications/{notification_id}"): COMPANY,
     ("GET", "/api/v1/contacts/{contact_id}"): COMPANY,
-    ("POST", "/api/v1/contacts/import"): COMPANY,
+    ("POST", "/api/v1/contact-imports"): COMPANY,
     ("PUT", "/api/v1/contacts/{contact_id}/preferences"): COMPANY,
     ("GET", "/api/v1/inbox"): COMPANY_AND_RESIDENT,
     ("POST", "/api/v1/inbox/{message_id}/read"): COMPANY,

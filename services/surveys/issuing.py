@@ -134,7 +134,7 @@ def issue(
         changes = tallies.Changes()
         changes.after(survey)
         changes.apply(session)
-    log.info("survey %s for case %s, link due %s", survey.id, survey.case_id, survey.link_due_at)  # never the token
+    log.info("survey %s issued for case %s, link due %s", survey.id, survey.case_id, survey.link_due_at)  # no token
     return survey
 
 

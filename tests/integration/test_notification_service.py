@@ -391,7 +391,7 @@ def import_estate(tenant: Tenant, estate: str, households: int, extra_members: i
         rows.append(f"1372{n:07d},家属{n},{estate},1-{n // 10}-{n % 10:02d}01,")
     rows.append(f"12345,坏号码,{estate},9-9-999,")
     response = tenant.http.post(
-        tenant.base + "/api/v1/contacts/import",
+        tenant.base + "/api/v1/contact-imports",
         data="\n".join(rows).encode(),
         headers={"Content-Type": "text/csv"},
         timeout=30,

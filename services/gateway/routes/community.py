@@ -52,14 +52,14 @@ class CommunityRoutes(Plumbing):
         if found is None or found[1].role != "supervisor":
             return html(community_pages.login_page("密钥无效，或不是社区党组织的督办密钥。"), 401)
         self.rate_limits.hit(found[1].id, found[1].rate_limit)
-        response = Response(status=303, headers={"Location": "/p/dashboard"})
+        response = see_other("/p/dashboard")
         secure = str(self.config.get("PUBLIC_BASE_URL", "")).startswith("https://")
         response.set_cookie(COOKIE, key, max_age=8 * 3600, path="/p", httponly=True, samesite="Strict", secure=secure)
         return response
 
     @endpoint("POST", "/p/logout")
     def logout(self, request: Request) -> Response:
-        response = Response(status=303, headers={"Location": "/p/login"})
+        response = see_other("/p/login")
         response.delete_cookie(COOKIE, path="/p")
         return response
 
@@ -69,12 +69,18 @@ class CommunityRoutes(Plumbing):
         with self.db.read() as session:
             found = tenants.authenticate(session, key) if key else None
         if found is None or found[1].role != "supervisor" or not found[0].community:
-            return Response(status=303, headers={"Location": "/p/login"})
+            return see_other("/p/login")
         self.rate_limits.hit(found[1].id, found[1].rate_limit)
         community = found[0].community
         names = {tid: name for tid, name in self._community(community).items() if tid != found[0].id}
         figures = self._call("requests", "community_dashboard", sorted(names))
         return html(community_pages.dashboard_page(community, names, figures))
+
+
+def see_other(location: str) -> Response:
+    """A 303 to ``location``, with a link for anything that does not follow redirects."""
+    body = f'<!doctype html><meta charset="utf-8"><a href="{location}">{location}</a>'
+    return Response(body, status=303, headers={"Location": location}, mimetype="text/html")
 
 
 class LoginSchema(Schema):
@@ -120,7 +126,7 @@ ROUTES: tuple[Route, ...] = (
         "/p/dashboard",
         "The supervisor's dashboard: open, overdue and escalated cases per company, 12-week trend",
         None,
-        params=(Param("lx_supervisor", "cookie", "set by POST /p/login"),),
+        params=(Param("lx_supervisor", "cookie", "set by POST /p/login", schema={"type": "string"}),),
         errors=(303,),
         auth=False,
         content="text/html",

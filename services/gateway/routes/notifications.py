@@ -32,7 +32,7 @@ class NotificationRoutes(Plumbing):
         tenant, _ = self._tenant(request)
         return json_response(self._call("notifications", "save_contact", tenant, read_json(request)))
 
-    @endpoint("POST", "/api/v1/contacts/import")
+    @endpoint("POST", "/api/v1/contact-imports")
     def import_contacts(self, request: Request) -> Response:
         """JSON ``{"contacts": [...]}`` or a CSV body (``Content-Type: text/csv``) with a header line."""
         tenant, _ = self._tenant(request)
@@ -142,7 +142,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "POST",
-        "/api/v1/contacts/import",
+        "/api/v1/contact-imports",
         "Import up to 10,000 contacts (JSON, or CSV with a header line as text/csv); rejected rows reported",
         ImportReportSchema,
         200,

@@ -6,8 +6,9 @@ header. Errors are Open311's ``[{code, description}]``, in the format asked for.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from marshmallow import Schema, fields
 from werkzeug.wrappers import Request, Response
@@ -21,6 +22,14 @@ from services.gateway.http import endpoint
 from services.gateway.plumbing import Plumbing
 
 FORMAT = Param("format", "path", "json or xml", True, {"type": "string", "enum": list(open311.FORMATS)})
+
+
+def rfc3339(text: str) -> bool:
+    """Whether ``text`` is a date-time with an offset (what Open311's dates are)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).tzinfo is not None
+    except ValueError:
+        return False
 
 
 class Open311Routes(Plumbing):
@@ -104,6 +113,11 @@ class Open311Routes(Plumbing):
 
     def _find(self, tenant: str, args: dict) -> list[dict]:
         """The cases an Open311 list asks for: by ids, or by filters (default: the last 90 days)."""
+        for name, longest in (("service_request_id", 1000), ("service_code", 64)):
+            if len(args.get(name, "")) > longest:
+                raise open311.Open311Error(400, f"{name} is longer than {longest} characters")
+        if not re.fullmatch(r"[0-9A-Za-z,-]*", args.get("service_request_id", "")):
+            raise open311.Open311Error(400, "service_request_id: comma-separated ids")
         status = args.get("status")
         if status not in (None, "", "open", "closed"):
             raise open311.Open311Error(400, "status is open or closed")
@@ -115,6 +129,9 @@ class Open311Routes(Plumbing):
                 except NotFound:
                     continue
             return found
+        for name in ("start_date", "end_date"):
+            if name in args and not rfc3339(args[name]):
+                raise open311.Open311Error(400, f"{name} must be an RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z")
         query = {"limit": "100", "created_from": args.get("start_date") or utc_text(utcnow() - timedelta(days=90))}
         if args.get("end_date"):
             query["created_to"] = args["end_date"]
@@ -184,7 +201,7 @@ class Open311SubmitSchema(Schema):
 
 
 TAG = "open311"
-KEY = Param("api_key", "query", "the API key (or send it as a bearer header)")
+KEY = Param("api_key", "query", "the API key (or send it as a bearer header)", schema={"type": "string"})
 
 ROUTES: tuple[Route, ...] = (
     Route(
@@ -227,7 +244,12 @@ ROUTES: tuple[Route, ...] = (
         params=(
             FORMAT,
             KEY,
-            Param("service_request_id", "query", "comma-separated ids", schema={"type": "string", "maxLength": 4000}),
+            Param(
+                "service_request_id",
+                "query",
+                "comma-separated ids",
+                schema={"type": "string", "maxLength": 1000, "pattern": "^[0-9A-Za-z,-]*$"},
+            ),
             Param("service_code", "query"),
             Param("start_date", "query", "RFC 3339", schema={"type": "string", "format": "date-time"}),
             Param("end_date", "query", "RFC 3339", schema={"type": "string", "format": "date-time"}),
