@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from services.common.fields import SHANGHAI
@@ -95,6 +95,18 @@ def already_surveyed_household(session: Session, tenant: str, incident_id: str, 
     )
 
 
+def hold_household(session: Session, tenant: str, incident_id: str, household: str) -> None:
+    """Serialise the check-then-insert for one household of one incident.
+
+    An incident closes its merged cases together, so their ``case.closed`` events are handled
+    at the same moment; on PostgreSQL a transaction-scoped advisory lock makes the second wait
+    and then see the first one's survey. (SQLite serialises writers on its own.)
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = f"survey/{tenant}/{incident_id}/{household}"
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
 def issue(
     session: Session, emit: Emit, event: dict, base_url: str, now: datetime, default_expiry_days: int = 7
 ) -> Survey | None:
@@ -102,6 +114,8 @@ def issue(
     data, tenant = event["data"], event["tenant"]
     reporter = data["reporter"]
     incident_id = data.get("incident_id")
+    if incident_id:
+        hold_household(session, tenant, incident_id, reporter["household"])
     if incident_id and already_surveyed_household(session, tenant, incident_id, reporter["household"]):
         log.info("case %s: household already surveyed for incident %s", data["case_id"], incident_id)
         return None

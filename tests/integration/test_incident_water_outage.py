@@ -106,3 +106,38 @@ def test_a_water_outage_is_broadcast_merges_duplicates_and_surveys_each_reporter
         surveys = session.scalars(select(Survey).where(Survey.case_id.in_(case_ids))).all()
     assert sorted(s.respondent_household for s in surveys) == sorted(h for _, h in REPORTERS)
     assert len(surveys) == 3
+
+
+def test_a_household_that_reported_twice_is_surveyed_once(platform, company):
+    """Merged duplicates close together: their case.closed events race, one survey wins."""
+    incident = company.post(
+        "/api/v1/incidents",
+        {"estate_id": company.estate_id, "kind": "power_outage", "title": "7号楼停电", "description": "抢修中"},
+    ).json()
+    same_home = [
+        company.case(company.estate_id, phone="13912350011", household="7-1-101", title="家里停电"),
+        company.case(company.estate_id, phone="13912350011", household="7-1-101", title="又停电了"),
+        company.case(company.estate_id, phone="13912350012", household="7-1-102", title="停电"),
+    ]
+    case_ids = [c["id"] for c in same_home]
+    assert company.post(f"/api/v1/incidents/{incident['id']}/cases", {"case_ids": case_ids}).status_code == 200
+    assert company.post(f"/api/v1/incidents/{incident['id']}/resolve", {"resolution": "已恢复供电"}).status_code == 200
+    closed = [e.event_id for c in case_ids for e in wait_for(lambda c=c: sent_events(platform, "case.closed", c))]
+
+    def consumed():
+        with platform.store("surveys").read() as session:
+            return (
+                len(
+                    session.scalars(
+                        select(SurveysInbox.event_id).where(
+                            SurveysInbox.event_id.in_(closed), SurveysInbox.handler == "on_case_closed"
+                        )
+                    ).all()
+                )
+                == 3
+            )
+
+    wait_for(consumed)
+    with platform.store("surveys").read() as session:
+        surveys = session.scalars(select(Survey).where(Survey.case_id.in_(case_ids))).all()
+    assert sorted(s.respondent_household for s in surveys) == ["7-1-101", "7-1-102"]
