@@ -16,6 +16,9 @@ from services.requests.models import Estate
 from services.volunteers.models import Volunteer
 
 COMMUNITY = "政通路社区"
+BRANCH = "政通路社区党委"  # the party branch: a supervisor key for the league and the dashboard
+SUPERVISOR_KEY = "lx_live_demo_branch_00000000000000"
+RESIDENT_APP_KEY = "lx_live_demo_app_dihua_000000000001"  # 缔华物业's resident app
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,17 @@ def seed(gateway: Store, requests: Store, volunteers: Store) -> list[dict]:
     from services.common.ids import new_id
 
     out = []
+    with gateway.transaction() as session:
+        if tenants.find_tenant(session, BRANCH) is None:
+            branch = tenants.create_tenant(session, BRANCH, COMMUNITY)
+            tenants.issue_key(session, branch["tenant_id"], role="supervisor", key=SUPERVISOR_KEY)
     for company in COMPANIES:
         with gateway.transaction() as session:
             tenant = tenants.find_tenant(session, company.name)
             if tenant is None:
                 tenant_id = tenants.create_tenant(session, company.name, COMMUNITY, key=company.key)["tenant_id"]
+                if company is COMPANIES[0]:
+                    tenants.issue_key(session, tenant_id, role="resident_app", key=RESIDENT_APP_KEY)
             else:
                 tenant_id = tenant.id
         with requests.transaction() as session:

@@ -147,6 +147,9 @@ def run() -> int:
             "priority": "normal",
             "reporter": {"name": "陈先生", "phone": "13912345678", "household": "3-2-501"},
         }
+        print(f"  resident app key (缔华物业, send Lianxin-Resident: <mobile>): {demo.RESIDENT_APP_KEY}")
+        print(f"  party branch:  league {base}/p/communities/{demo.COMMUNITY}/league")
+        print(f"                 dashboard {base}/p/dashboard (sign in with {demo.SUPERVISOR_KEY})")
         print("  try:")
         print(
             f"    curl -s -X POST {base}/api/v1/cases -H 'Authorization: Bearer {first['api_key']}' "
