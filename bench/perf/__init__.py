@@ -1,0 +1,1 @@
+"""The performance harness (`make bench`): one module per measurement, :mod:`bench.bench` runs them."""
