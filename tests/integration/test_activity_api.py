@@ -21,7 +21,9 @@ def next_saturday_local() -> datetime:
 
 def events_of(platform, type_, subject):
     with platform.store("volunteers").read() as session:
-        rows = session.scalars(select(Outbox).where(Outbox.type == type_, Outbox.subject == subject)).all()
+        rows = session.scalars(
+            select(Outbox).where(Outbox.type == type_, Outbox.subject == subject).order_by(Outbox.id)
+        ).all()
     return [row.body["data"] for row in rows]
 
 

@@ -106,7 +106,9 @@ def test_decline_reassigns_and_a_completed_visit_credits_hours_with_corrections(
     assert (declined.json()["volunteer_id"], declined.json()["declined_by"]) == (other, [first])
     with platform.store("volunteers").read() as session:
         told = session.scalars(
-            select(Outbox).where(Outbox.subject == visit["id"], Outbox.type == "visit.scheduled")
+            select(Outbox)
+            .where(Outbox.subject == visit["id"], Outbox.type == "visit.scheduled")
+            .order_by(Outbox.id)  # in the order they were staged (PostgreSQL returns rows in any order)
         ).all()
     assert [row.body["data"]["volunteer_id"] for row in told] == [first, other]
     schedule = company.get(f"/api/v1/volunteers/{other}/schedule").json()["data"]
