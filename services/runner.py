@@ -18,7 +18,7 @@ import sys  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
-from services.common import logs, topology  # noqa: E402
+from services.common import deadline, logs, topology  # noqa: E402
 from services.common.broker import bound_nameko_connections  # noqa: E402
 from services.common.config import SERVICES, service_config  # noqa: E402
 
@@ -58,6 +58,7 @@ def run(name: str) -> int:
     signal.signal(signal.SIGUSR1, dump_greenlets)
     runner.start()
     log.info("%s started", name)
+    eventlet.spawn_n(deadline.guard, lambda: runner.containers)  # a hung kill must not keep us alive
     waiter = eventlet.spawn(runner.wait)
     while True:
         try:
