@@ -92,14 +92,16 @@ class Timestamp(fields.DateTime):
             moment = moment.replace(tzinfo=SHANGHAI)
         return moment.astimezone(UTC).replace(tzinfo=None)
 
+    timespec = "microseconds"
+
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return utc_text(value)
+        return utc_text(value, self.timespec)
 
 
-def utc_text(moment: datetime | None) -> str | None:
+def utc_text(moment: datetime | None, timespec: str = "microseconds") -> str | None:
     """A stored naive-UTC time as RFC 3339 with ``Z`` (what events and the API carry)."""
     if moment is None:
         return None
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.isoformat(timespec="microseconds") + "Z"
+    return moment.isoformat(timespec=timespec) + "Z"

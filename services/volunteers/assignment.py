@@ -23,7 +23,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+
+from services.common.fields import SHANGHAI
 
 __all__ = [
     "DEFAULT_SKILL",
@@ -39,8 +40,7 @@ __all__ = [
     "reassignment_exclusions",
 ]
 
-#: Volunteers declare availability in the local time they live by, not UTC.
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: Volunteers declare availability in the local time they live by, not UTC (SHANGHAI, from common).
 
 #: A follow-up visit should happen within a few days of closure to be useful.
 DEFAULT_WINDOW = timedelta(days=3)

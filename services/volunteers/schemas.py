@@ -7,12 +7,13 @@ local time (what staff type), and every time returned or put in an event is UTC 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.fields import MobilePhone, Text, Timestamp
+from services.common.fields import utc_text as common_utc_text
 
 #: The fixed list of skills a volunteer can declare (and a shift can need).
 SKILLS = (
@@ -68,12 +69,8 @@ def _clock(**kwargs: Any) -> fields.String:
 
 
 def utc_text(moment: datetime | None) -> str | None:
-    """A stored naive-UTC time as ISO 8601 with ``Z`` (what events and the API carry)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.isoformat(timespec="seconds") + "Z"
+    """A stored naive-UTC time as ISO 8601 with ``Z``, to the second (the volunteers' events)."""
+    return common_utc_text(moment, "seconds")
 
 
 class StrictSchema(Schema):
