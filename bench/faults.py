@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 
 from kombu import Queue
 from sqlalchemy import select
 
+from bench.stack import Client, close, prepare
 from services.common.broker import ConfirmingPublisher, Outgoing, connect
 from services.common.config import SERVICES
 from services.common.db import Store, make_engine
-from services.common.envelope import make_event
 from services.common.testing import ServiceProcesses
 from services.platform import ensure_broker
 
@@ -31,20 +33,37 @@ def ensure_broker_running() -> None:
 
 
 class Context:
-    """What a fault may touch, and what it reports besides the ledger."""
+    """What a fault may touch, and what it reports besides the ledger.
 
-    def __init__(self, lx: ServiceProcesses, tenant: str, estate: str) -> None:
-        self.lx, self.tenant, self.estate = lx, tenant, estate
+    ``expected`` is every case the run closes and ``closed`` those whose close was accepted; a
+    fault that closes cases of its own adds them to both, so the ledger checks them too.
+    """
+
+    def __init__(
+        self, lx: ServiceProcesses, tenant: str, estate: str, client: Client, expected: set[str], closed: set[str]
+    ) -> None:
+        self.lx, self.tenant, self.estate, self.client = lx, tenant, estate, client
+        self.expected, self.closed = expected, closed
         self.notes: list[str] = []
         self.failed = False
+        self.on_after_load: list[Callable[[], None]] = []
         self.on_end: list[Callable[[], None]] = []
         self.on_report: list[Callable[[], None]] = []
+
+    def after_load(self) -> None:
+        """Once the driver has closed every case, before the ledger waits for completion."""
+        for hook in self.on_after_load:
+            hook()
 
     def end(self) -> None:
         for hook in self.on_end:
             hook()
         for hook in self.on_report:
             hook()
+
+    def check(self, ok: bool, note: str) -> None:
+        self.failed |= not ok
+        self.notes.append(note if ok else f"FAILED: {note}")
 
     def report(self) -> dict:
         return {"notes": "; ".join(self.notes), **({"failed": True} if self.failed else {})}
@@ -59,57 +78,61 @@ def broker_kill(ctx: Context) -> None:
 
 def kill(service: str, sig: int) -> Callable[[Context], None]:
     def inject(ctx: Context) -> None:
-        ctx.lx.kill(service, sig)
+        codes = ctx.lx.kill(service, sig)
         time.sleep(1.0)
         ctx.lx.start(service)
+        ctx.notes.append(f"{service} {signal.Signals(sig).name}, exit {codes}, started again after 1 s")
 
     return inject
 
 
 def poison(ctx: Context) -> None:
-    """A case.closed that every consumer fails on (no estate): retried, then dead-lettered."""
-    event = make_event(
-        source_service="requests",
-        type="case.closed",
-        subject="poison-case",
-        tenant=ctx.tenant,
-        data={
-            "case_id": "poison-case",
-            "estate_id": None,
-            "category": "repair",
-            "title": "毒消息",
-            "status": "closed",
-            "reporter": {"name": "x", "phone": "+8613900000000", "household": "1-1-101"},
-        },
-    )
-    publisher = ConfirmingPublisher(ctx.lx.env["AMQP_URI"])
-    body = json.dumps(event, ensure_ascii=False).encode()
-    publisher.publish(Outgoing("requests.events", "case.closed", body, event["id"]))
-    publisher.close()
+    """One case whose follow-up handlers always fail (bench.faulty_service): retried with backoff,
+    dead-lettered after DLQ_MAX_ATTEMPTS while the other cases flow; then the fault is removed,
+    ``lianxin dlq replay --all`` sends the letters back, and the ledger holds that case to
+    exactly one visit, survey and notification like every other."""
+    poison_file = Path(ctx.lx.env["LIANXIN_POISON_FILE"])
+    (case_id,) = prepare(ctx.client, ctx.estate, 1, first=len(ctx.expected))
+    poison_file.write_text(case_id)
+    ctx.expected.add(case_id)
+    if close(ctx.client, case_id):
+        ctx.closed.add(case_id)
+    expected = int(ctx.lx.env.get("DLQ_MAX_ATTEMPTS", "6"))
+    services = ("volunteers", "surveys")
 
-    def dead_letter_attempts(service: str) -> list[int]:
+    def letters(service: str) -> list[tuple[int, datetime | None]]:
         model = __import__(f"services.{service}.models", fromlist=["DeadLetter"]).DeadLetter
         store = Store(make_engine(ctx.lx.urls[service]))
-        with store.read() as session:
-            attempts = session.scalars(select(model.attempts).where(model.event_id == event["id"])).all()
-        store.engine.dispose()
-        return list(attempts)
+        try:
+            with store.read() as session:
+                rows = session.execute(
+                    select(model.attempts, model.replayed_at).where(model.body.contains(case_id))
+                ).all()
+        finally:
+            store.engine.dispose()
+        return [(attempts, replayed_at) for attempts, replayed_at in rows]
 
-    def check() -> None:
-        expected = int(ctx.lx.env.get("DLQ_MAX_ATTEMPTS", "6"))
-        for service in ("volunteers", "surveys"):
+    def remove_and_replay() -> None:
+        for service in services:
             deadline = time.monotonic() + 60
-            while not (attempts := dead_letter_attempts(service)) and time.monotonic() < deadline:
+            while not (found := letters(service)) and time.monotonic() < deadline:
                 time.sleep(0.5)
-            ok = attempts == [expected]
-            ctx.failed |= not ok
-            ctx.notes.append(
-                f"poison in {service}: dead-lettered after {attempts} attempts"
-                if attempts
-                else f"poison in {service}: NOT dead-lettered"
+            attempts = [a for a, _ in found]
+            ctx.check(attempts == [expected], f"poison in {service}: dead-lettered after {attempts} attempts")
+        poison_file.write_text("")  # the fault is removed
+        replayed = ctx.lx.cli("dlq", "replay", "--all").strip()
+        ctx.check(replayed == f"replayed {len(services)} dead letters", f"after the fault: {replayed}")
+
+    def check_replayed() -> None:
+        for service in services:
+            found = letters(service)
+            ctx.check(
+                len(found) == 1 and found[0][1] is not None,
+                f"{service}'s letter marked replayed" if found else f"{service}: no letter",
             )
 
-    ctx.on_report.append(check)
+    ctx.on_after_load.append(remove_and_replay)
+    ctx.on_report.append(check_replayed)
 
 
 def duplicate(ctx: Context) -> None:
@@ -192,3 +215,5 @@ FAULTS: dict[str, Callable[[Context], None]] = {
     **{f"sigterm-{s}": kill(s, signal.SIGTERM) for s in SERVICES},
 }
 BEGIN: dict[str, Callable[[Context], None]] = {"duplicate": start_duplicator}
+FAULTY_HANDLERS = {"poison"}  # faults whose services run under bench.faulty_service
+FAULTY_SERVICE = [sys.executable, "-m", "bench.faulty_service"]

@@ -23,32 +23,12 @@ from pathlib import Path
 
 from bench import faults
 from bench.ledger import tally
-from bench.stack import seed
+from bench.stack import close, prepare, seed
 from services.common.config import SERVICES
 from services.common.testing import service_processes, wait_for
 
 QUICK = ("broker-kill", "kill-requests", "kill-volunteers", "kill-surveys", "kill-notifications", "poison", "duplicate")
 FULL = (*QUICK, "kill-gateway", *(f"sigterm-{s}" for s in SERVICES), "two-instances", "postgres-stop", "slow-broker")
-
-
-def prepare(client, estate: str, n: int) -> list[str]:
-    cases = []
-    for i in range(n):
-        case = client.post(
-            "/api/v1/cases",
-            {
-                "estate_id": estate,
-                "category": "repair",
-                "title": f"报修 {i}",
-                "description": "可靠性测试",
-                "channel": "app",
-                "reporter": {"name": "住户", "phone": f"139{i:08d}", "household": "1-1-101"},
-            },
-        ).json()
-        for action, extra in (("accept", {}), ("assign", {"assignee": "师傅"}), ("start", {}), ("resolve", {})):
-            client.post(f"/api/v1/cases/{case['id']}/transitions", {"action": action} | extra)
-        cases.append(case["id"])
-    return cases
 
 
 def drive(client, cases: list[str], rate: float, closed: set[str], started: threading.Event) -> None:
@@ -58,8 +38,7 @@ def drive(client, cases: list[str], rate: float, closed: set[str], started: thre
     for n, case_id in enumerate(cases):
         if n == len(cases) // 3:
             started.set()
-        response = client.post(f"/api/v1/cases/{case_id}/transitions", {"action": "close"}, deadline=180)
-        if response.status_code == 200 or (response.status_code == 409 and "closed" in response.text):
+        if close(client, case_id):
             closed.add(case_id)
         next_at += interval
         time.sleep(max(0.0, next_at - time.monotonic()))
@@ -68,8 +47,15 @@ def drive(client, cases: list[str], rate: float, closed: set[str], started: thre
 
 def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir: Path) -> dict:
     inject: Callable = faults.FAULTS[name]
-    settings = {"RETRY_DELAYS": "0.5,1,2", "DLQ_MAX_ATTEMPTS": "4", "CONSUMER_WATCHDOG_SECONDS": "20"}
+    settings = {
+        "RETRY_DELAYS": "0.5,1,2",
+        "DLQ_MAX_ATTEMPTS": "4",
+        "CONSUMER_WATCHDOG_SECONDS": "20",
+        "LIANXIN_POISON_FILE": str(workdir / f"{name}.poison"),  # read by bench.faulty_service only
+    }
     with service_processes(workdir / name, postgres_url, **settings) as lx:
+        if name in faults.FAULTY_HANDLERS:
+            lx.command = faults.FAULTY_SERVICE
         instances = 2 if name == "two-instances" else 1
         for service in SERVICES:
             lx.start(service, instances if service != "gateway" else 1)
@@ -77,7 +63,7 @@ def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir:
         cases = prepare(client, estate, n)
         closed: set[str] = set()
         started = threading.Event()
-        context = faults.Context(lx, tenant, estate)
+        context = faults.Context(lx, tenant, estate, client, expected=set(cases), closed=closed)
         if name in faults.BEGIN:
             faults.BEGIN[name](context)
         driver = threading.Thread(target=drive, args=(client, cases, rate, closed, started), daemon=True)
@@ -86,6 +72,7 @@ def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir:
         inject(context)
         restored = time.monotonic()
         driver.join(timeout=600)
+        context.after_load()
         try:
             wait_for(lambda: tally(lx.urls, tenant, closed).complete, timeout=180, interval=0.5)
         except AssertionError:
@@ -97,16 +84,15 @@ def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir:
         row = {
             "fault": name,
             "closed": result.closed,
-            "lost": result.lost + (n - len(closed)),
+            "lost": result.lost + len(context.expected - closed),
             "duplicated": result.duplicated,
             "unexpected": result.unexpected,
             "recovery_s": round(recovery, 1),
         }
         row |= context.report()
-        if lx.restarts:
-            row["notes"] = "; ".join(
-                filter(None, [row["notes"], f"{lx.restarts} process(es) restarted by the supervisor"])
-            )
+        if lx.exits:
+            restarted = ", ".join(f"{service} (exit {code})" for service, code in lx.exits)
+            row["notes"] = "; ".join(filter(None, [row["notes"], f"restarted by the supervisor: {restarted}"]))
         return row
 
 

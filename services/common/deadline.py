@@ -1,12 +1,14 @@
 """A process whose service container is being killed must exit, even if the kill hangs.
 
 nameko kills a container when one of its threads fails (a publish that lost the broker, the
-consumer watchdog). If an extension's kill then blocks, the process lives on with a dead
+consumer watchdog). If the kill then never finishes, the process lives on with a dead
 container: every HTTP request answers 500 (``ContainerBeingKilled``) and no supervisor restarts
-it, because it never exits. Seen in a reliability run: the gateway hung like this for minutes
-after RabbitMQ was killed. The guard gives the kill ``grace`` seconds, then ends the process
-with a distinct code so that the supervisor (compose, Kubernetes, ``lianxin run``) restarts it.
-"""
+it, because it never exits. Seen in a reliability run after RabbitMQ was killed: the gateway
+hung like this for minutes. That cause is fixed in ``health.Health._watch`` (the watchdog
+called ``container.kill`` from its own managed thread, and kill() killed that very thread
+before marking the container dead); this guard stays as the backstop for any extension whose
+kill blocks. It gives the kill ``grace`` seconds, then ends the process with a distinct code so
+that the supervisor (compose, Kubernetes, ``lianxin run``) restarts it."""
 
 from __future__ import annotations
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -261,11 +260,12 @@ class Health(DependencyProvider):
                         exc,
                     )
                     self._watching = False
-                    try:
-                        raise ConsumersLost(str(exc))
-                    except ConsumersLost:
-                        self.container.kill(sys.exc_info())
-                    return
+                    # Raise, never call ``container.kill`` here: kill() kills every managed
+                    # thread, this one included, and the GreenletExit it throws into itself
+                    # aborts kill() before the container is marked dead, so the process
+                    # lived on answering 500 (the broker-kill hang). An exception leaving a
+                    # managed thread makes nameko kill the container from outside it.
+                    raise ConsumersLost(str(exc)) from exc
 
     def stop(self) -> None:
         self._watching = False

@@ -268,7 +268,8 @@ class ServiceProcesses:
         self.workdir = workdir
         self.procs: dict[str, list[subprocess.Popen]] = {name: [] for name in SERVICES}
         self.base = f"http://127.0.0.1:{env['GATEWAY_PORT']}"
-        self.restarts = 0
+        self.exits: list[tuple[str, int]] = []  # (service, exit code) of each process restarted
+        self.command = [str(BIN / "lianxin-service")]
         self.health_ports: dict[str, int] = {}
         self._stopping = threading.Event()
         threading.Thread(target=self._supervise, daemon=True).start()
@@ -280,7 +281,7 @@ class ServiceProcesses:
                 for proc in list(procs):
                     if proc.poll() is not None and proc.returncode > 0 and not self._stopping.is_set():
                         procs.remove(proc)
-                        self.restarts += 1
+                        self.exits.append((name, proc.returncode))
                         self.start(name)
 
     def start(self, name: str, instances: int = 1) -> None:
@@ -288,7 +289,7 @@ class ServiceProcesses:
             log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
             self.health_ports[name] = free_port()
             env = self.env | {"HEALTH_PORT": str(self.health_ports[name])}
-            proc = subprocess.Popen([str(BIN / "lianxin-service"), name], env=env, stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen([*self.command, name], env=env, stdout=log, stderr=subprocess.STDOUT)
             log.close()
             self.procs[name].append(proc)
 
