@@ -52,3 +52,10 @@ def test_a_resident_app_may_submit_and_read_cases_but_not_move_them():
     with pytest.raises(Forbidden) as refused:
         check("resident_app", "POST", "/api/v1/cases/<string:case_id>/transitions")
     assert refused.value.detail == "a resident_app key may not call POST /api/v1/cases/{case_id}/transitions"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_route_missing_from_the_table_is_refused_to_every_role(role):
+    with pytest.raises(Forbidden) as refused:
+        check(role, "DELETE", "/api/v1/cases/<string:case_id>")
+    assert refused.value.detail == f"a {role} key may not call DELETE /api/v1/cases/{{case_id}}"
