@@ -358,6 +358,14 @@ class NotificationsService:
                 for tell in tells:
                     self._tell(session, event, tell)
 
+    @subscribe("volunteers", "activity.signup_promoted")
+    def on_activity_signup_promoted(self, body: dict) -> None:
+        event = load_event(body)
+        tell = triggers.signup_promoted(event["data"])
+        with self.db.inbox(event, "on_activity_signup_promoted") as session:
+            if session is not None:
+                self._tell(session, event, tell)
+
     @subscribe("requests", "incident.declared")
     def on_incident_declared(self, body: dict) -> None:
         event = load_event(body)

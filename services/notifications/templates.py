@@ -51,6 +51,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "活动取消：{{ title }}",
         "{{ name }}您好，原定{{ starts_at }}的“{{ title }}”已取消（{{ reason }}），敬请谅解。",
     ),
+    "activity.signup_promoted": (
+        "候补成功：{{ title }}",
+        "{{ name }}您好，“{{ title }}”有了空位，您已由候补转为正式报名。时间：{{ starts_at }}，地点：{{ place }}。",
+    ),
     "incident.declared": (
         "{{ title }}",
         "{{ company }}紧急通知：{{ description }}预计恢复时间：{{ expected_end }}。" + HOTLINE,

@@ -64,6 +64,13 @@ def activity_cancelled(data: dict) -> list[Tell]:
     ]
 
 
+def signup_promoted(data: dict) -> Tell:
+    """A place freed up: the resident first on the waiting list now has it, and must hear so."""
+    resident = data["resident"]
+    variables = {"title": data["title"], "starts_at": local_time(data.get("starts_at") or ""), "place": data["place"]}
+    return Tell("activity.signup_promoted", resident["phone"], resident.get("name"), "resident", variables)
+
+
 def incident(event_type: str, data: dict) -> Announce:
     variables = {
         "title": data["title"],

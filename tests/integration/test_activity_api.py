@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from services.common.testing import wait_for
 from services.volunteers.assignment import SHANGHAI
 from services.volunteers.models import Activity, Outbox, Shift
 
@@ -75,6 +76,16 @@ def test_an_activity_from_publication_to_attendance_and_hours(platform, company,
     assert cancelled.status_code == 200
     listed = company.get(f"{path}/signups").json()["data"]
     assert [(s["household"], s["status"]) for s in listed] == [("1-1-101", "cancelled"), ("1-1-102", "confirmed")]
+    (promoted,) = events_of(platform, "activity.signup_promoted", second.json()["id"])
+    assert promoted["resident"] == {"name": "王阿姨", "phone": "+8613912345602", "household": "1-1-102"}
+    told = wait_for(lambda: company.get("/api/v1/inbox", params={"phone": "13912345602"}).json()["data"], timeout=20)
+    local_start = start.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    assert [(m["subject"], m["body"]) for m in told] == [
+        (
+            "候补成功：社区义诊",
+            f"王阿姨您好，“社区义诊”有了空位，您已由候补转为正式报名。时间：{local_start}，地点：党群服务中心。",
+        )
+    ]
 
     schedule = company.get(f"/api/v1/volunteers/{doctor['id']}/schedule").json()["data"]
     assert [(i["kind"], i["id"], i["title"]) for i in schedule] == [("shift", shift_id, "社区义诊 / 量血压")]

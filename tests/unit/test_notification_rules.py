@@ -7,7 +7,7 @@ import time_machine
 from jinja2 import UndefinedError
 
 from services.common.db import utcnow
-from services.notifications import deliveries, imports, triggers, webhooks
+from services.notifications import deliveries, imports, templates, triggers, webhooks
 from services.notifications.channels.aliyun_sms import AliyunSmsChannel
 from services.notifications.channels.base import Failed, RetryLater, Sent
 from services.notifications.channels.email import SmtpEmailChannel
@@ -239,6 +239,25 @@ def test_events_become_messages():
     assert [(t.template, t.phone, t.role, t.variables["starts_at"]) for t in cancelled] == [
         ("activity.cancelled", "+8613800000001", "volunteer", "2026-12-01 09:00")
     ]
+    promoted = triggers.signup_promoted(
+        {
+            "title": "义诊",
+            "place": "活动室",
+            "starts_at": "2026-12-01T01:00:00Z",
+            "resident": {"name": "王阿姨", "phone": "+8613912345602", "household": "1-1-102"},
+        }
+    )
+    assert promoted == triggers.Tell(
+        "activity.signup_promoted",
+        "+8613912345602",
+        "王阿姨",
+        "resident",
+        {"title": "义诊", "starts_at": "2026-12-01 09:00", "place": "活动室"},
+    )
+    assert templates.render("activity.signup_promoted", name="王阿姨", **promoted.variables) == (
+        "候补成功：义诊",
+        "王阿姨您好，“义诊”有了空位，您已由候补转为正式报名。时间：2026-12-01 09:00，地点：活动室。",
+    )
     reminder = triggers.survey_link(
         {"recipient": {"phone": "+86138", "name": "陈"}, "case_title": "t", "link": "l", "reminder": True}, 7
     )
