@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -86,6 +86,21 @@ def by_phones(session: Session, tenant: str, phones: Iterable[str]) -> dict[str,
         )
         found |= {row.phone: row for row in rows}
     return found
+
+
+def staff_of(session: Session, tenant: str, estate_id: str | None) -> list[Contact]:
+    """The tenant's staff for an estate: those registered to it, and those of no one estate."""
+    return list(
+        session.scalars(
+            select(Contact)
+            .where(
+                Contact.tenant == tenant,
+                Contact.role == "staff",
+                or_(Contact.estate_id == estate_id, Contact.estate_id.is_(None)),
+            )
+            .order_by(Contact.created_at, Contact.id)
+        )
+    )
 
 
 def get(session: Session, tenant: str, contact_id: str) -> Contact:

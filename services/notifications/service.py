@@ -358,6 +358,15 @@ class NotificationsService:
                 for tell in tells:
                     self._tell(session, event, tell)
 
+    @subscribe("requests", "case.escalated")
+    def on_case_escalated(self, body: dict) -> None:
+        event = load_event(body)
+        with self.db.inbox(event, "on_case_escalated") as session:
+            if session is not None:
+                staff = contacts.staff_of(session, event["tenant"], event["data"].get("estate_id"))
+                for tell in triggers.case_escalated(event["data"], [(c.phone, c.name) for c in staff]):
+                    self._tell(session, event, tell)
+
     @subscribe("volunteers", "activity.signup_promoted")
     def on_activity_signup_promoted(self, body: dict) -> None:
         event = load_event(body)

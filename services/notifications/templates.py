@@ -67,6 +67,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "{{ title }}",
         "{{ company }}通知：{{ body }}",
     ),
+    "case.escalated": (
+        "督办：{{ title }}",
+        "{{ name }}您好，诉求“{{ title }}”已升级为第{{ level }}级督办（{{ reason }}），请尽快处理并反馈。",
+    ),
     "visit.overdue": (
         "回访逾期",
         "回访任务已逾期（应于{{ due }}前完成），已重新分派。",

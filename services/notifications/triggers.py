@@ -64,6 +64,12 @@ def activity_cancelled(data: dict) -> list[Tell]:
     ]
 
 
+def case_escalated(data: dict, staff: list[tuple[str, str | None]]) -> list[Tell]:
+    """吹哨: every staff member of the case's estate hears that it went up a level, and why."""
+    variables = {"title": data.get("title") or data["case_id"], "level": data["level"], "reason": data["reason"]}
+    return [Tell("case.escalated", phone, name, "staff", variables) for phone, name in staff]
+
+
 def signup_promoted(data: dict) -> Tell:
     """A place freed up: the resident first on the waiting list now has it, and must hear so."""
     resident = data["resident"]

@@ -36,7 +36,13 @@ def escalate(session: Session, emit: Emit, case: Case, reason: str, actor: str, 
         "case.escalated",
         case.id,
         case.tenant,
-        {"case_id": case.id, "estate_id": case.estate_id, "level": case.escalation_level, "reason": reason},
+        {
+            "case_id": case.id,
+            "estate_id": case.estate_id,
+            "title": case.title,
+            "level": case.escalation_level,
+            "reason": reason,
+        },
     )
     log.info("case %s escalated to level %d: %s", case.id, case.escalation_level, reason)
     return case.escalation_level

@@ -138,6 +138,7 @@ def test_feedback_reopens_even_after_the_window_and_the_second_reopen_escalates(
         {
             "case_id": case["id"],
             "estate_id": case["estate_id"],
+            "title": case["title"],
             "level": 1,
             "reason": "第2次重新打开 (reopened 2 times)",
         }

@@ -102,6 +102,7 @@ def test_topology_matches_the_event_contract():
         "evt-requests-case.closed--volunteers.on_case_closed",
         "evt-requests-case.reopened--volunteers.on_case_reopened",
         "evt-requests-case.closed--notifications.on_case_closed",
+        "evt-requests-case.escalated--notifications.on_case_escalated",
         "evt-requests-case.status_changed--notifications.on_case_status_changed",
         "evt-requests-case.submitted--notifications.on_case_submitted",
         "evt-requests-incident.declared--notifications.on_incident_declared",

@@ -239,6 +239,16 @@ def test_events_become_messages():
     assert [(t.template, t.phone, t.role, t.variables["starts_at"]) for t in cancelled] == [
         ("activity.cancelled", "+8613800000001", "volunteer", "2026-12-01 09:00")
     ]
+    escalated = triggers.case_escalated(
+        {"case_id": "c1", "estate_id": "e1", "title": "漏水", "level": 2, "reason": "超时未办结"},
+        [("+8613900000001", "刘经理"), ("+8613900000002", None)],
+    )
+    variables = {"title": "漏水", "level": 2, "reason": "超时未办结"}
+    assert escalated == [
+        triggers.Tell("case.escalated", "+8613900000001", "刘经理", "staff", variables),
+        triggers.Tell("case.escalated", "+8613900000002", None, "staff", variables),
+    ]
+    assert triggers.case_escalated({"case_id": "c1", "level": 1, "reason": "r"}, []) == []
     promoted = triggers.signup_promoted(
         {
             "title": "义诊",
