@@ -383,6 +383,14 @@ class NotificationsService:
             if session is not None:
                 self._announce(session, event, announce)
 
+    @subscribe("requests", "incident.updated")
+    def on_incident_updated(self, body: dict) -> None:
+        event = load_event(body)
+        announce = triggers.incident("incident.updated", event["data"])
+        with self.db.inbox(event, "on_incident_updated") as session:
+            if session is not None:
+                self._announce(session, event, announce)
+
     @subscribe("requests", "incident.resolved")
     def on_incident_resolved(self, body: dict) -> None:
         event = load_event(body)

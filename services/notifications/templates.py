@@ -59,6 +59,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "{{ title }}",
         "{{ company }}紧急通知：{{ description }}预计恢复时间：{{ expected_end }}。" + HOTLINE,
     ),
+    "incident.updated": (
+        "进展：{{ title }}",
+        "{{ company }}通知：{{ update }}预计恢复时间：{{ expected_end }}。" + HOTLINE,
+    ),
     "incident.resolved": (
         "已恢复：{{ title }}",
         "{{ company }}通知：“{{ title }}”已处理完毕，感谢您的理解与配合。" + HOTLINE,

@@ -84,7 +84,15 @@ def incident(event_type: str, data: dict) -> Announce:
         "expected_end": local_time(data.get("expected_end") or "") or "另行通知",
         "kind": data.get("kind") or "",
     }
+    if event_type == "incident.updated":
+        variables["update"] = _sentence(data["update"])
     return Announce(event_type, (data["estate_id"],), variables, critical=data.get("severity") == "critical")
+
+
+def _sentence(text: str) -> str:
+    """A staff update as the middle of a notice: it ends with a full stop before what follows."""
+    text = text.strip()
+    return text if text.endswith(("。", "！", "？", ".", "!", "?")) else text + "。"
 
 
 def local_time(value: str, zone: str = "Asia/Shanghai") -> str:

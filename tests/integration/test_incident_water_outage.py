@@ -57,6 +57,10 @@ def test_a_water_outage_is_broadcast_merges_duplicates_and_surveys_each_reporter
         with platform.store("notifications").read() as session:
             return session.scalars(select(Broadcast).where(Broadcast.idempotency_key == event.event_id)).all()
 
+    def broadcasts_of_kind(kind):
+        with platform.store("notifications").read() as session:
+            return session.scalars(select(Broadcast).where(Broadcast.kind == kind)).all()
+
     [broadcast] = wait_for(broadcasts)
     assert (broadcast.kind, broadcast.critical, broadcast.tenant) == ("incident.declared", True, company.tenant_id)
     assert broadcast.topic == {"estate_ids": [company.estate_id]}
@@ -68,6 +72,12 @@ def test_a_water_outage_is_broadcast_merges_duplicates_and_surveys_each_reporter
     case_ids = [c["id"] for c in duplicates]
     update = company.post(f"/api/v1/incidents/{incident['id']}/updates", {"body": "送水车已到5号楼"})
     assert update.status_code == 200, update.text
+    [updated] = wait_for(lambda: sent_events(platform, "incident.updated", incident["id"]))
+    [told] = wait_for(
+        lambda: [b for b in broadcasts_of_kind("incident.updated") if b.idempotency_key == updated.event_id]
+    )
+    assert (told.critical, told.topic, told.template) == (True, {"estate_ids": [company.estate_id]}, "incident.updated")
+    assert told.variables["update"] == "送水车已到5号楼。"
     merged = company.post(f"/api/v1/incidents/{incident['id']}/cases", {"case_ids": case_ids})
     assert merged.status_code == 200, merged.text
     assert merged.json()["case_ids"] == sorted(case_ids)

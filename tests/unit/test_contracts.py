@@ -107,6 +107,7 @@ def test_topology_matches_the_event_contract():
         "evt-requests-case.submitted--notifications.on_case_submitted",
         "evt-requests-incident.declared--notifications.on_incident_declared",
         "evt-requests-incident.resolved--notifications.on_incident_resolved",
+        "evt-requests-incident.updated--notifications.on_incident_updated",
         "evt-surveys-survey.answered--notifications.on_survey_answered",
         "evt-surveys-survey.issued--notifications.on_survey_issued",
         "evt-surveys-survey.reminder_due--notifications.on_survey_reminder_due",

@@ -227,6 +227,25 @@ def test_events_become_messages():
         },
     )
     assert (declared.estate_ids, declared.critical, declared.variables["expected_end"]) == (("e1",), True, "另行通知")
+    updated = triggers.incident(
+        "incident.updated",
+        {
+            "title": "停水",
+            "estate_id": "e1",
+            "expected_end": "2026-12-01T10:00:00Z",
+            "severity": "major",
+            "update": "送水车已到 ",
+        },
+    )
+    assert (updated.template, updated.critical, updated.variables["update"]) == (
+        "incident.updated",
+        False,
+        "送水车已到。",
+    )
+    assert templates.render("incident.updated", **updated.variables) == (
+        "进展：停水",
+        "物业服务中心通知：送水车已到。预计恢复时间：2026-12-01 18:00。",
+    )
     cancelled = triggers.activity_cancelled(
         {
             "title": "义诊",
