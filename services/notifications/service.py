@@ -341,6 +341,15 @@ class NotificationsService:
                 for tell in tells:
                     self._tell(session, event, tell)
 
+    @subscribe("volunteers", "visit.overdue")
+    def on_visit_overdue(self, body: dict) -> None:
+        event = load_event(body)
+        with self.db.inbox(event, "on_visit_overdue") as session:
+            if session is not None:
+                staff = contacts.staff_of(session, event["tenant"], event["data"]["estate_id"])
+                for tell in triggers.visit_overdue(event["data"], [(c.phone, c.name) for c in staff]):
+                    self._tell(session, event, tell)
+
     @subscribe("volunteers", "activity.published")
     def on_activity_published(self, body: dict) -> None:
         event = load_event(body)

@@ -76,8 +76,12 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "{{ name }}您好，诉求“{{ title }}”已升级为第{{ level }}级督办（{{ reason }}），请尽快处理并反馈。",
     ),
     "visit.overdue": (
-        "回访逾期",
-        "回访任务已逾期（应于{{ due }}前完成），已重新分派。",
+        "回访逾期：{{ title }}",
+        "{{ name }}您好，“{{ title }}”的回访已逾期（应于{{ due }}前完成），{{ next }}。",
+    ),
+    "visit.left_for_staff": (
+        "回访待安排：{{ title }}",
+        "{{ name }}您好，“{{ title }}”的回访逾期且无志愿者可接，请安排工作人员回访。",
     ),
 }
 

@@ -70,6 +70,20 @@ def case_escalated(data: dict, staff: list[tuple[str, str | None]]) -> list[Tell
     return [Tell("case.escalated", phone, name, "staff", variables) for phone, name in staff]
 
 
+def visit_overdue(data: dict, staff: list[tuple[str, str | None]]) -> list[Tell]:
+    """The volunteer who missed a visit hears where it went; if no volunteer could take it, the
+    estate's staff hear that it is theirs now."""
+    title = data.get("case_title") or data["case_id"]
+    tells = []
+    if data.get("volunteer_phone"):
+        next_step = "已转给其他志愿者" if data.get("reassigned_to") else "已转由物业工作人员回访"
+        variables = {"title": title, "due": local_time(data["due_at"]), "next": next_step}
+        tells.append(Tell("visit.overdue", data["volunteer_phone"], data.get("volunteer_name"), "volunteer", variables))
+    if not data.get("reassigned_to"):
+        tells += [Tell("visit.left_for_staff", phone, name, "staff", {"title": title}) for phone, name in staff]
+    return tells
+
+
 def signup_promoted(data: dict) -> Tell:
     """A place freed up: the resident first on the waiting list now has it, and must hear so."""
     resident = data["resident"]

@@ -212,12 +212,16 @@ class VisitEventSchema(Schema):
 
 
 class VisitOverdueEventSchema(Schema):
-    """``visit.overdue``: ``reassigned_to`` is null when the visit is left for staff."""
+    """``visit.overdue``: ``reassigned_to`` is null when the visit is left for staff; the
+    volunteer who missed it is named so that they can be told."""
 
     visit_id = fields.String(required=True)
     case_id = fields.String(required=True)
     estate_id = fields.String(required=True)
+    case_title = fields.String(required=True)
     volunteer_id = fields.String(allow_none=True)
+    volunteer_name = fields.String(allow_none=True)
+    volunteer_phone = fields.String(allow_none=True)
     due_at = fields.String(required=True)
     reassigned_to = fields.String(allow_none=True)
 

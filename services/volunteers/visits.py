@@ -335,11 +335,15 @@ def handle_overdue(
         visit.volunteer_id = None
         visit.assigned_at = None
         session.flush()
+    missed_by = session.get(Volunteer, holder) if holder else None
     overdue_data = {
         "visit_id": visit.id,
         "case_id": visit.case_id,
         "estate_id": visit.estate_id,
+        "case_title": visit.case_title,
         "volunteer_id": holder,
+        "volunteer_name": missed_by.name if missed_by else None,
+        "volunteer_phone": missed_by.phone if missed_by else None,
         "due_at": utc_text(missed_due),
         "reassigned_to": chosen,
     }

@@ -114,6 +114,7 @@ def test_topology_matches_the_event_contract():
         "evt-volunteers-activity.cancelled--notifications.on_activity_cancelled",
         "evt-volunteers-activity.published--notifications.on_activity_published",
         "evt-volunteers-activity.signup_promoted--notifications.on_activity_signup_promoted",
+        "evt-volunteers-visit.overdue--notifications.on_visit_overdue",
         "evt-volunteers-visit.scheduled--notifications.on_visit_scheduled",
         "evt-requests-case.closed--surveys.on_case_closed",
         "evt-requests-case.reopened--surveys.on_case_reopened",

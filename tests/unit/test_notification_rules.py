@@ -268,6 +268,39 @@ def test_events_become_messages():
         triggers.Tell("case.escalated", "+8613900000002", None, "staff", variables),
     ]
     assert triggers.case_escalated({"case_id": "c1", "level": 1, "reason": "r"}, []) == []
+    overdue = {
+        "visit_id": "v1",
+        "case_id": "c1",
+        "estate_id": "e1",
+        "case_title": "漏水",
+        "volunteer_id": "vol1",
+        "volunteer_name": "甲",
+        "volunteer_phone": "13800000001",
+        "due_at": "2026-12-05T02:00:00Z",
+        "reassigned_to": "vol2",
+    }
+    staff = [("+8613900000001", "刘经理")]
+    assert triggers.visit_overdue(overdue, staff) == [
+        triggers.Tell(
+            "visit.overdue",
+            "13800000001",
+            "甲",
+            "volunteer",
+            {"title": "漏水", "due": "2026-12-05 10:00", "next": "已转给其他志愿者"},
+        )
+    ]
+    left = triggers.visit_overdue(overdue | {"reassigned_to": None}, staff)
+    assert [(t.template, t.phone, t.variables.get("next")) for t in left] == [
+        ("visit.overdue", "13800000001", "已转由物业工作人员回访"),
+        ("visit.left_for_staff", "+8613900000001", None),
+    ]
+    assert templates.render("visit.overdue", name="甲", **left[0].variables) == (
+        "回访逾期：漏水",
+        "甲您好，“漏水”的回访已逾期（应于2026-12-05 10:00前完成），已转由物业工作人员回访。",
+    )
+    assert templates.render("visit.left_for_staff", name="刘经理", **left[1].variables)[1] == (
+        "刘经理您好，“漏水”的回访逾期且无志愿者可接，请安排工作人员回访。"
+    )
     promoted = triggers.signup_promoted(
         {
             "title": "义诊",

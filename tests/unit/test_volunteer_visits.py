@@ -178,12 +178,16 @@ def test_overdue_is_reassigned_once_then_left_for_staff_exactly_once_across_two_
     moved = visit_row(db, visit_id)
     assert (moved.volunteer_id, moved.taken_from, moved.overdue_count) == (other, [holder], 1)
     assert moved.due_at == late + timedelta(days=3)
+    name, phone = {a: ("甲", "13800000001"), b: ("乙", "13800000002")}[holder]
     assert events.of("visit.overdue") == [
         {
             "visit_id": visit_id,
             "case_id": "c-1",
             "estate_id": ESTATE,
+            "case_title": "楼道灯不亮",
             "volunteer_id": holder,
+            "volunteer_name": name,
+            "volunteer_phone": phone,
             "due_at": "2026-12-05T02:00:00Z",
             "reassigned_to": other,
         }
@@ -196,7 +200,10 @@ def test_overdue_is_reassigned_once_then_left_for_staff_exactly_once_across_two_
     assert visits.sweep_overdue(one, later + timedelta(days=30)) == 0  # staff have it now
     left = visit_row(db, visit_id)
     assert (left.volunteer_id, left.overdue_count, left.status) == (None, visits.LEFT_FOR_STAFF, "scheduled")
-    assert [e["reassigned_to"] for e in events.of("visit.overdue")] == [other, None]
+    assert [(e["volunteer_id"], e["reassigned_to"]) for e in events.of("visit.overdue")] == [
+        (holder, other),
+        (other, None),
+    ]
 
 
 def test_completion_credits_hours_once_and_a_completed_visit_cannot_change(db, events):
