@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from services.common import metrics
+from services.common.config import DEFAULTS
 from services.common.database import database_of
 from services.common.db import utcnow
 from services.common.errors import LianxinError, ValidationFailed
@@ -129,10 +130,11 @@ def loggable_path(request: Request) -> str:
 class Endpoint(HttpRequestHandler):
     """nameko's HTTP entrypoint with our error format, body limit and request ids."""
 
-    def __init__(self, method: str, url: str, **kwargs: Any) -> None:
+    def __init__(self, method: str, url: str, body_limit: str = "MAX_BODY_BYTES", **kwargs: Any) -> None:
         # 4xx answers (our typed errors) are logged by nameko as warnings, not as errors.
         kwargs.setdefault("expected_exceptions", (LianxinError,))
         super().__init__(method, url, **kwargs)
+        self.body_limit = body_limit  # the setting that bounds this route's body (bulk imports have their own)
 
     def handle_request(self, request: Request) -> Response:
         started = time.monotonic()
@@ -149,7 +151,7 @@ class Endpoint(HttpRequestHandler):
         traceparent = valid_traceparent(request.headers.get("traceparent")) or new_traceparent()
         request.environ["lianxin.traceparent"] = traceparent
         request.environ["lianxin.route"] = (self.method, self.url)  # what the authorization table is keyed by
-        request.max_content_length = int(self.container.config.get("MAX_BODY_BYTES", 1 << 20))
+        request.max_content_length = int(self.container.config.get(self.body_limit) or DEFAULTS[self.body_limit])
         if request.content_length is not None and request.content_length > request.max_content_length:
             response = problem(413, "Content too large", f"body over {request.max_content_length} bytes")
         else:

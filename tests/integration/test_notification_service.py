@@ -403,6 +403,45 @@ def import_estate(tenant: Tenant, estate: str, households: int, extra_members: i
     assert list(report["rejected"][0]["errors"]) == ["phone"]
 
 
+def test_ten_thousand_contacts_import_as_json_within_the_import_limit(lx):
+    tenant = Tenant(lx)
+    rows = [
+        {
+            "phone": f"1373{n:07d}",
+            "name": f"住户{n}",
+            "email": f"resident{n}@example.com",
+            "estate_id": "estate-j",
+            "household": f"{n // 100}-1-{n % 100:02d}01",
+        }
+        for n in range(10_000)
+    ]
+    body = json.dumps({"contacts": rows}, ensure_ascii=False).encode()
+    assert 1024 * 1024 < len(body) < 8 * 1024 * 1024  # over the ordinary body limit, under the import one
+    imported = tenant.http.post(
+        tenant.base + "/api/v1/contact-imports",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert imported.status_code == 200, imported.text
+    assert (imported.json()["received"], imported.json()["imported"], imported.json()["rejected"]) == (
+        10_000,
+        10_000,
+        [],
+    )
+    too_big = tenant.http.post(
+        tenant.base + "/api/v1/contact-imports",
+        data=b" " * (8 * 1024 * 1024 + 1),
+        headers={"Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert too_big.status_code == 413
+    ordinary = tenant.http.post(
+        tenant.base + "/api/v1/contacts", data=body, headers={"Content-Type": "application/json"}, timeout=60
+    )
+    assert ordinary.status_code == 413  # every other route keeps MAX_BODY_BYTES
+
+
 def test_a_notice_waits_for_quiet_hours_but_an_emergency_does_not(lx, local):
     tenant = Tenant(lx)
     local_now = datetime.now(ZoneInfo("Asia/Shanghai"))

@@ -32,7 +32,7 @@ class NotificationRoutes(Plumbing):
         tenant, _ = self._tenant(request)
         return json_response(self._call("notifications", "save_contact", tenant, read_json(request)))
 
-    @endpoint("POST", "/api/v1/contact-imports")
+    @endpoint("POST", "/api/v1/contact-imports", body_limit="MAX_IMPORT_BODY_BYTES")
     def import_contacts(self, request: Request) -> Response:
         """JSON ``{"contacts": [...]}`` or a CSV body (``Content-Type: text/csv``) with a header line."""
         tenant, _ = self._tenant(request)
