@@ -21,6 +21,7 @@ DEFAULTS: dict[str, str] = {
     "HEALTH_PORT": "8080",
     "PUBLIC_BASE_URL": "",
     "MAX_BODY_BYTES": str(1024 * 1024),
+    "TRUSTED_PROXY_HOPS": "0",  # reverse proxies in front of the gateway (a Kubernetes ingress: 1)
     "MAX_IMPORT_BODY_BYTES": str(8 * 1024 * 1024),  # contact imports: 10,000 as JSON are about 1.4 MB
     "RETRY_DELAYS": "1,5,30,120,600",
     "DLQ_MAX_ATTEMPTS": "6",

@@ -19,7 +19,9 @@ from eventlet.event import Event
 from eventlet.timeout import Timeout
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Request, Response
 
 from services.common import metrics
@@ -127,8 +129,29 @@ def loggable_path(request: Request) -> str:
     return path
 
 
+def behind_proxies(app: Any, hops: int) -> Any:
+    """The WSGI app as seen through ``hops`` trusted reverse proxies (an ingress is one).
+
+    Each proxy appends the address it received from to ``X-Forwarded-For``; the client's own
+    address is the ``hops``-th from the right. Without proxies the header is ignored, since a
+    client can write anything there. The client address matters for survey bursts: behind an
+    ingress every answer would otherwise come from the ingress's address.
+    """
+    return ProxyFix(app, x_for=hops, x_proto=hops) if hops > 0 else app
+
+
+class GatewayServer(WebServer):
+    """nameko's web server, through :func:`behind_proxies` (``TRUSTED_PROXY_HOPS``)."""
+
+    def get_wsgi_app(self) -> Any:
+        hops = int(self.container.config.get("TRUSTED_PROXY_HOPS") or DEFAULTS["TRUSTED_PROXY_HOPS"])
+        return behind_proxies(super().get_wsgi_app(), hops)
+
+
 class Endpoint(HttpRequestHandler):
     """nameko's HTTP entrypoint with our error format, body limit and request ids."""
+
+    server = GatewayServer()
 
     def __init__(self, method: str, url: str, body_limit: str = "MAX_BODY_BYTES", **kwargs: Any) -> None:
         # 4xx answers (our typed errors) are logged by nameko as warnings, not as errors.

@@ -48,8 +48,9 @@ logging.getLogger("nameko.web.server").addFilter(RedactSurveyTokens())
 def fingerprint(request: Request) -> str:
     """SHA-256 of the client's address and User-Agent: enough to see bursts, never the address itself.
 
-    The socket's address, not X-Forwarded-For, which a client could vary at will (behind a
-    reverse proxy, configure it to set the real address).
+    The client's address as the trusted proxies report it (``TRUSTED_PROXY_HOPS``; see
+    :func:`services.gateway.http.behind_proxies`), else the socket's: never a forwarded address
+    a client could vary at will.
     """
     seen = f"{request.remote_addr or ''}\n{request.headers.get('User-Agent', '')}"
     return hashlib.sha256(seen.encode()).hexdigest()
