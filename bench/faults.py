@@ -128,7 +128,7 @@ def poison(ctx: Context) -> None:
             found = letters(service)
             ctx.check(
                 len(found) == 1 and found[0][1] is not None,
-                f"{service}'s letter marked replayed" if found else f"{service}: no letter",
+                f"dead letter in {service} marked replayed" if found else f"no dead letter in {service}",
             )
 
     ctx.on_after_load.append(remove_and_replay)

@@ -55,7 +55,12 @@ def count(urls: dict[str, str], tenant: str) -> tuple[Counter, Counter, Counter]
 
 
 def tally(urls: dict[str, str], tenant: str, closed: set[str]) -> Tally:
-    visits, surveys, notified = count(urls, tenant)
+    return judge(*count(urls, tenant), closed)
+
+
+def judge(visits: Counter, surveys: Counter, notified: Counter, closed: set[str]) -> Tally:
+    """Each closed case needs exactly one of each: missing any is lost, two of any is duplicated,
+    and anything for a case that was never closed is unexpected."""
     lost = sum(1 for c in closed if min(visits[c], surveys[c], notified[c]) == 0)
     duplicated = sum(1 for c in closed if max(visits[c], surveys[c], notified[c]) > 1)
     unexpected = sum(1 for c in set(visits) | set(surveys) | set(notified) if c not in closed)

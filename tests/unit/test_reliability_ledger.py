@@ -1,0 +1,35 @@
+"""The reliability checker's verdict: it must see every kind of failure it exists to catch."""
+
+from collections import Counter
+
+import pytest
+
+from bench.ledger import Tally, judge
+
+pytestmark = pytest.mark.unit
+
+
+def test_one_of_each_per_closed_case_is_complete():
+    one = Counter({"a": 1, "b": 1})
+    assert judge(one, one, one, {"a", "b"}) == Tally(closed=2, lost=0, duplicated=0, unexpected=0, complete=True)
+
+
+def test_a_missing_visit_survey_or_notification_is_lost_and_two_of_any_is_duplicated():
+    visits = Counter({"complete": 1, "no-visit": 0, "no-survey": 1, "no-link": 1, "twice": 2})
+    surveys = Counter({"complete": 1, "no-visit": 1, "no-survey": 0, "no-link": 1, "twice": 1})
+    notified = Counter({"complete": 1, "no-visit": 1, "no-survey": 1, "no-link": 0, "twice": 1})
+    assert judge(visits, surveys, notified, set(visits)) == Tally(
+        closed=5, lost=3, duplicated=1, unexpected=0, complete=False
+    )
+
+
+def test_anything_for_a_case_never_closed_is_unexpected():
+    assert judge(Counter({"a": 1, "ghost": 1}), Counter({"a": 1}), Counter({"a": 1, "other": 1}), {"a"}) == Tally(
+        closed=1, lost=0, duplicated=0, unexpected=2, complete=True
+    )
+
+
+def test_a_case_closed_but_not_yet_seen_anywhere_is_lost():
+    assert judge(Counter(), Counter(), Counter(), {"a"}) == Tally(
+        closed=1, lost=1, duplicated=0, unexpected=0, complete=False
+    )
