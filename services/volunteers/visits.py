@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from services.common.db import utcnow
 from services.common.errors import Conflict, NotFound
 from services.common.ids import new_id
-from services.volunteers import availability, hours, registry
+from services.volunteers import availability, hours
 from services.volunteers.assignment import (
     MAX_OVERDUE_REASSIGNMENTS,
     Candidate,
@@ -36,11 +36,6 @@ Emit = Callable[[Session, str, str, str, dict], Any]
 OPEN = "scheduled"
 #: ``overdue_count`` once a visit is left for staff: above the sweep's limit, never swept again.
 LEFT_FOR_STAFF = MAX_OVERDUE_REASSIGNMENTS + 1
-
-# Kept importable from here: older callers registered volunteers through this module.
-register = registry.register
-list_volunteers = registry.list_volunteers
-
 
 def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
