@@ -76,6 +76,12 @@ class Visit(Base):
     __table_args__ = (
         Index("ix_visits_tenant_case", "tenant", "case_id"),
         Index("ix_visits_volunteer_status", "volunteer_id", "status"),
+        # What the assignment rule reads on every closure, and the overdue sweep every minute:
+        # each an index range, never a scan of every visit the tenant ever had.
+        Index("ix_visits_tenant_status", "tenant", "status", "volunteer_id"),
+        Index("ix_visits_tenant_assigned", "tenant", "assigned_at"),
+        Index("ix_visits_volunteer_assigned", "volunteer_id", "assigned_at"),
+        Index("ix_visits_status_due", "status", "due_at"),
     )
 
 

@@ -37,6 +37,7 @@ OPEN = "scheduled"
 #: ``overdue_count`` once a visit is left for staff: above the sweep's limit, never swept again.
 LEFT_FOR_STAFF = MAX_OVERDUE_REASSIGNMENTS + 1
 
+
 def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -46,9 +47,13 @@ def _naive(moment: datetime) -> datetime:
 
 
 def candidates(session: Session, tenant: str, now: datetime) -> list[Candidate]:
-    """Every volunteer of the tenant with their current load, for the assignment rule."""
+    """Every volunteer of the tenant with their current load, for the assignment rule.
+
+    Three index reads (see the visit indexes), however many visits the tenant has had: open
+    visits per volunteer, visits assigned in the last 30 days, and each volunteer's latest
+    assignment. A visit with a volunteer always has ``assigned_at``.
+    """
     month_ago = _naive(now) - timedelta(days=30)
-    assigned = func.coalesce(Visit.assigned_at, Visit.created_at)
     load = dict(
         session.execute(
             select(Visit.volunteer_id, func.count())
@@ -59,14 +64,15 @@ def candidates(session: Session, tenant: str, now: datetime) -> list[Candidate]:
     recent = dict(
         session.execute(
             select(Visit.volunteer_id, func.count())
-            .where(Visit.tenant == tenant, assigned >= month_ago)
+            .where(Visit.tenant == tenant, Visit.assigned_at >= month_ago)
             .group_by(Visit.volunteer_id)
         ).all()
     )
-    last = dict(
-        session.execute(
-            select(Visit.volunteer_id, func.max(assigned)).where(Visit.tenant == tenant).group_by(Visit.volunteer_id)
-        ).all()
+    last_assigned = (
+        select(func.max(Visit.assigned_at))
+        .where(Visit.volunteer_id == Volunteer.id)
+        .correlate(Volunteer)
+        .scalar_subquery()
     )
     return [
         Candidate(
@@ -76,10 +82,10 @@ def candidates(session: Session, tenant: str, now: datetime) -> list[Candidate]:
             skills=frozenset(v.skills),
             open_visits=load.get(v.id, 0),
             visits_last_30_days=recent.get(v.id, 0),
-            last_visit_at=_aware(last[v.id]) if last.get(v.id) else None,
+            last_visit_at=_aware(last) if last else None,
             availability=availability.slots(v.availability),
         )
-        for v in session.scalars(select(Volunteer).where(Volunteer.tenant == tenant))
+        for v, last in session.execute(select(Volunteer, last_assigned).where(Volunteer.tenant == tenant))
     ]
 
 
