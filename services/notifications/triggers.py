@@ -7,6 +7,7 @@ idempotency key of everything it causes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -66,7 +67,7 @@ def activity_cancelled(data: dict) -> list[Tell]:
 
 def case_escalated(data: dict, staff: list[tuple[str, str | None]]) -> list[Tell]:
     """吹哨: every staff member of the case's estate hears that it went up a level, and why."""
-    variables = {"title": data.get("title") or data["case_id"], "level": data["level"], "reason": data["reason"]}
+    variables = {"title": data.get("title") or data["case_id"], "level": data["level"], "reason": zh(data["reason"])}
     return [Tell("case.escalated", phone, name, "staff", variables) for phone, name in staff]
 
 
@@ -101,6 +102,12 @@ def incident(event_type: str, data: dict) -> Announce:
     if event_type == "incident.updated":
         variables["update"] = _sentence(data["update"])
     return Announce(event_type, (data["estate_id"],), variables, critical=data.get("severity") == "critical")
+
+
+def zh(reason: str) -> str:
+    """ "超时未办结 (SLA resolution breached)" → "超时未办结": a message in Chinese drops the
+    English gloss that reasons carry for API readers."""
+    return re.sub(r"\s*\([A-Za-z][^()]*\)$", "", reason)
 
 
 def _sentence(text: str) -> str:

@@ -29,7 +29,7 @@ def test_the_second_reopen_escalates_and_the_estates_staff_are_told(platform, co
 
     wait_for(lambda: inbox("13912390001") and inbox("13912390002"), timeout=20)  # one transaction tells both
     told = [inbox(phone) for phone in ("13912390001", "13912390002")]
-    expected = "诉求“地下车库漏水”已升级为第1级督办（第2次重新打开 (reopened 2 times)），请尽快处理并反馈。"
+    expected = "诉求“地下车库漏水”已升级为第1级督办（第2次重新打开），请尽快处理并反馈。"
     assert [[(m["subject"], m["body"]) for m in messages] for messages in told] == [
         [("督办：地下车库漏水", f"刘经理您好，{expected}")],
         [("督办：地下车库漏水", f"周主管您好，{expected}")],

@@ -268,6 +268,12 @@ def test_events_become_messages():
         triggers.Tell("case.escalated", "+8613900000002", None, "staff", variables),
     ]
     assert triggers.case_escalated({"case_id": "c1", "level": 1, "reason": "r"}, []) == []
+    assert [triggers.zh(r) for r in ("超时未办结 (SLA resolution breached)", "第2次重新打开 (reopened 2 times)")] == [
+        "超时未办结",
+        "第2次重新打开",
+    ]
+    assert triggers.zh("满意度低分 1 分") == "满意度低分 1 分"
+    assert triggers.zh("业主要求（加急）") == "业主要求（加急）"
     overdue = {
         "visit_id": "v1",
         "case_id": "c1",
