@@ -14,6 +14,7 @@ from pathlib import Path
 from kombu import Queue
 from sqlalchemy import select
 
+from bench.poison import FILE_SETTING, MARK
 from bench.stack import Client, close, prepare
 from services.common.broker import ConfirmingPublisher, Outgoing, connect
 from services.common.config import SERVICES
@@ -91,7 +92,7 @@ def poison(ctx: Context) -> None:
     dead-lettered after DLQ_MAX_ATTEMPTS while the other cases flow; then the fault is removed,
     ``lianxin dlq replay --all`` sends the letters back, and the ledger holds that case to
     exactly one visit, survey and notification like every other."""
-    poison_file = Path(ctx.lx.env["LIANXIN_POISON_FILE"])
+    poison_file = Path(ctx.lx.env[FILE_SETTING])
     (case_id,) = prepare(ctx.client, ctx.estate, 1, first=len(ctx.expected))
     poison_file.write_text(case_id)
     ctx.expected.add(case_id)
@@ -113,12 +114,20 @@ def poison(ctx: Context) -> None:
         return [(attempts, replayed_at) for attempts, replayed_at in rows]
 
     def remove_and_replay() -> None:
+        delays = [float(d) for d in ctx.lx.env["RETRY_DELAYS"].split(",")][: expected - 1]
         for service in services:
             deadline = time.monotonic() + 60
             while not (found := letters(service)) and time.monotonic() < deadline:
                 time.sleep(0.5)
             attempts = [a for a, _ in found]
             ctx.check(attempts == [expected], f"poison in {service}: dead-lettered after {attempts} attempts")
+            # No hot loop: the handler ran once per attempt, each retry after at least its delay.
+            seen = deliveries(ctx.lx.workdir / f"{service}.log", case_id)
+            gaps = [round(b - a, 1) for a, b in zip(seen, seen[1:], strict=False)]
+            ctx.check(
+                len(seen) == expected and all(g >= d for g, d in zip(gaps, delays, strict=False)),
+                f"{service} handled it {len(seen)} times, {gaps} s apart (delays {delays})",
+            )
         poison_file.write_text("")  # the fault is removed
         replayed = ctx.lx.cli("dlq", "replay", "--all").strip()
         ctx.check(replayed == f"replayed {len(services)} dead letters", f"after the fault: {replayed}")
@@ -133,6 +142,15 @@ def poison(ctx: Context) -> None:
 
     ctx.on_after_load.append(remove_and_replay)
     ctx.on_report.append(check_replayed)
+
+
+def deliveries(log: Path, subject: str) -> list[float]:
+    """When bench.faulty_service failed a delivery of ``subject``, from a service's log."""
+    stamps = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if f"{MARK} {subject}" in line:
+            stamps.append(datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp())
+    return stamps
 
 
 def duplicate(ctx: Context) -> None:

@@ -13,12 +13,14 @@ import eventlet
 
 eventlet.monkey_patch()  # as services.runner does, before anything else is imported
 
+import logging  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+from bench.poison import FILE_SETTING, MARK  # noqa: E402
 from services import runner  # noqa: E402
 from services.surveys import issuing  # noqa: E402
 from services.volunteers import visits  # noqa: E402
@@ -29,15 +31,19 @@ class Poisoned(RuntimeError):
 
 
 def poisoned_subjects() -> set[str]:
-    path = os.environ.get("LIANXIN_POISON_FILE")
+    path = os.environ.get(FILE_SETTING)
     if not path or not Path(path).exists():
         return set()
     return set(Path(path).read_text().split())
 
 
+log = logging.getLogger("bench.faulty_service")
+
+
 def failing_for_poison(step: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(session: Any, emit: Any, event: dict, *args: Any, **kwargs: Any) -> Any:
         if event["subject"] in poisoned_subjects():
+            log.warning("%s %s (%s)", MARK, event["subject"], step.__name__)
             raise Poisoned(f"poisoned by the reliability run: {event['subject']}")
         return step(session, emit, event, *args, **kwargs)
 

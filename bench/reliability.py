@@ -23,6 +23,7 @@ from pathlib import Path
 
 from bench import faults
 from bench.ledger import tally
+from bench.poison import FILE_SETTING
 from bench.stack import close, prepare, seed
 from services.common.config import SERVICES
 from services.common.testing import service_processes, wait_for
@@ -51,7 +52,7 @@ def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir:
         "RETRY_DELAYS": "0.5,1,2",
         "DLQ_MAX_ATTEMPTS": "4",
         "CONSUMER_WATCHDOG_SECONDS": "20",
-        "LIANXIN_POISON_FILE": str(workdir / f"{name}.poison"),  # read by bench.faulty_service only
+        FILE_SETTING: str(workdir / f"{name}.poison"),  # read by bench.faulty_service only
     }
     with service_processes(workdir / name, postgres_url, **settings) as lx:
         if name in faults.FAULTY_HANDLERS:

@@ -27,7 +27,10 @@ def test_poison_and_a_killed_service_lose_nothing_on_a_small_load(tmp_path):
         ("kill-surveys", 20, 0, 0, 0),
     ]
     assert not any(r.get("failed") for r in rows)
-    assert rows[0]["notes"].split("; ") == [
+    notes = rows[0]["notes"].split("; ")
+    handled = [n for n in notes if " handled it " in n]  # "... 4 times, [0.5, 1.0, 2.0] s apart (...)"
+    assert [n.split(",")[0] for n in handled] == ["volunteers handled it 4 times", "surveys handled it 4 times"]
+    assert [n for n in notes if n not in handled] == [
         "poison in volunteers: dead-lettered after [4] attempts",
         "poison in surveys: dead-lettered after [4] attempts",
         "after the fault: replayed 2 dead letters",

@@ -33,3 +33,19 @@ def test_a_case_closed_but_not_yet_seen_anywhere_is_lost():
     assert judge(Counter(), Counter(), Counter(), {"a"}) == Tally(
         closed=1, lost=1, duplicated=0, unexpected=0, complete=False
     )
+
+
+def test_the_poison_deliveries_are_read_from_a_service_log(tmp_path):
+    from bench.faults import deliveries
+
+    log = tmp_path / "volunteers.log"
+    log.write_text(
+        "2026-11-28 18:19:51,000 volunteers WARNING [t] bench.faulty_service: poisoned delivery of c-1 (issue)\n"
+        "2026-11-28 18:19:51,200 volunteers INFO [t] other: poisoned delivery of c-2 (issue)\n"
+        "2026-11-28 18:19:51,500 volunteers WARNING [t] bench.faulty_service: poisoned delivery of c-1 (issue)\n"
+        "not a log line\n"
+        "2026-11-28 18:19:53,750 volunteers WARNING [t] bench.faulty_service: poisoned delivery of c-1 (issue)\n",
+        encoding="utf-8",
+    )
+    seen = deliveries(log, "c-1")
+    assert [round(b - a, 2) for a, b in zip(seen, seen[1:], strict=False)] == [0.5, 2.25]
