@@ -98,11 +98,14 @@ def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir:
 
 
 def table(rows: list[dict]) -> str:
-    head = f"{'fault':<20} {'closed':>6} {'lost':>5} {'duplicated':>10} {'unexpected':>10} {'recovery_s':>10}  notes"
+    width = max([len("fault"), *(len(r["fault"]) for r in rows)])
+    head = (
+        f"{'fault':<{width}} {'closed':>6} {'lost':>5} {'duplicated':>10} {'unexpected':>10} {'recovery_s':>10}  notes"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
-            f"{r['fault']:<20} {r['closed']:>6} {r['lost']:>5} {r['duplicated']:>10} "
+            f"{r['fault']:<{width}} {r['closed']:>6} {r['lost']:>5} {r['duplicated']:>10} "
             f"{r['unexpected']:>10} {r['recovery_s']:>10}  {r.get('notes', '')}"
         )
     return "\n".join(lines)
