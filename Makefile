@@ -30,8 +30,15 @@ $(CHROMIUM):
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else echo "the browser tests need $(CHROMIUM): sudo apt-get install chromium chromium-driver" >&2; exit 1; fi
 
+# ... and a Chinese font: without one every page renders 汉字 as empty boxes (the browser tests see it).
+CJK_FONT ?= /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+$(CJK_FONT):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null; \
+	else echo "the browser tests need a Chinese font: sudo apt-get install fonts-wqy-zenhei" >&2; exit 1; fi
+
 ## test: every test tier that runs here (unit, integration, e2e, browser, against the local RabbitMQ/DB)
-test: $(VENV)/.dev $(CHROMIUM)
+test: $(VENV)/.dev $(CHROMIUM) $(CJK_FONT)
 	$(BIN)/python -m services.common.prepare
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -115,3 +115,11 @@ def test_errors_are_open311_arrays(platform, company, second_company):
     assert other.status_code == 404 and other.json()[0]["code"] == 404
     xml = platform.http.get(f"{base}/requests/{theirs['id']}.xml", params={"api_key": key(second_company)})
     assert ElementTree.fromstring(xml.content).find("error/code").text == "404"
+    mixed = platform.http.get(
+        f"{base}/requests.json",
+        params={"api_key": key(company), "service_request_id": theirs["id"], "start_date": "yesterday"},
+    )
+    assert mixed.status_code == 400  # ids override the filters, but a malformed filter is still refused
+    assert mixed.json() == [
+        {"code": 400, "description": "start_date must be an RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z"}
+    ]

@@ -121,6 +121,10 @@ class Open311Routes(Plumbing):
         status = args.get("status")
         if status not in (None, "", "open", "closed"):
             raise open311.Open311Error(400, "status is open or closed")
+        # Every parameter is checked, even those that ids override: a malformed one is a 400.
+        for name in ("start_date", "end_date"):
+            if name in args and not rfc3339(args[name]):
+                raise open311.Open311Error(400, f"{name} must be an RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z")
         if args.get("service_request_id"):
             found = []
             for case_id in args["service_request_id"].split(",")[: open311.MAX_RESULTS]:
@@ -129,9 +133,6 @@ class Open311Routes(Plumbing):
                 except NotFound:
                     continue
             return found
-        for name in ("start_date", "end_date"):
-            if name in args and not rfc3339(args[name]):
-                raise open311.Open311Error(400, f"{name} must be an RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z")
         query = {"limit": "100", "created_from": args.get("start_date") or utc_text(utcnow() - timedelta(days=90))}
         if args.get("end_date"):
             query["created_to"] = args["end_date"]
