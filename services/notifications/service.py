@@ -243,6 +243,11 @@ class NotificationsService:
             critical=critical,
         )
 
+    def _staff(self, session: Session, event: dict) -> list[tuple[str, str | None]]:
+        """(phone, name) of the staff of the event's estate: escalations and unclaimed visits are theirs."""
+        staff = contacts.staff_of(session, event["tenant"], event["data"].get("estate_id"))
+        return [(contact.phone, contact.name) for contact in staff]
+
     def _announce(self, session: Session, event: dict, announce: triggers.Announce) -> None:
         broadcasts.create(
             session,
@@ -346,8 +351,7 @@ class NotificationsService:
         event = load_event(body)
         with self.db.inbox(event, "on_visit_overdue") as session:
             if session is not None:
-                staff = contacts.staff_of(session, event["tenant"], event["data"]["estate_id"])
-                for tell in triggers.visit_overdue(event["data"], [(c.phone, c.name) for c in staff]):
+                for tell in triggers.visit_overdue(event["data"], self._staff(session, event)):
                     self._tell(session, event, tell)
 
     @subscribe("volunteers", "activity.published")
@@ -372,8 +376,7 @@ class NotificationsService:
         event = load_event(body)
         with self.db.inbox(event, "on_case_escalated") as session:
             if session is not None:
-                staff = contacts.staff_of(session, event["tenant"], event["data"].get("estate_id"))
-                for tell in triggers.case_escalated(event["data"], [(c.phone, c.name) for c in staff]):
+                for tell in triggers.case_escalated(event["data"], self._staff(session, event)):
                     self._tell(session, event, tell)
 
     @subscribe("volunteers", "activity.signup_promoted")
