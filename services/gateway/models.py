@@ -67,3 +67,84 @@ class IdempotentRequest(Base):
         UniqueConstraint("scope", "key", name="uq_idempotent_scope_key"),
         Index("ix_idempotent_created", "created_at"),
     )
+
+
+# --- people who sign in themselves (residents, volunteers, staff, supervisors) ----------------
+
+
+class Person(Base):
+    """Someone who signs in with a phone verified by a one-time code.
+
+    One person per phone, whatever they are (a resident, a volunteer, later staff): what they
+    may do comes from where the phone is registered (the community's household register, the
+    volunteer registry), never from a choice made at sign-in.
+    """
+
+    __tablename__ = "people"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # the first accepted code
+
+
+class SignInCode(Base):
+    """A one-time sign-in code: only its keyed hash is kept; 5 wrong tries lock it."""
+
+    __tablename__ = "sign_in_codes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (Index("ix_sign_in_codes_phone_created", "phone", "created_at"),)
+
+
+class PersonSession(Base):
+    """A signed-in session: the id is the SHA-256 of the opaque token in the cookie (or app header).
+
+    Server-side, so signing out ends it everywhere at once: every gateway instance reads it here.
+    ``app_key_id`` is set when a first-party app obtained it for its user (the resident typed the
+    code into the app); such a token works only together with that app's key.
+    """
+
+    __tablename__ = "person_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    app_key_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    csrf: Mapped[str] = mapped_column(String(64))  # the forms' CSRF token of this session
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class HouseholdMember(Base):
+    """A phone bound to a household (楼-单元-室) of an estate, as the *community* confirmed it.
+
+    Rows come from the community's household register (imported by its supervisor) or from a
+    resident's claim that a supervisor confirmed; never from the company being rated. Only a
+    ``confirmed`` row makes a resident's vote count for the household and their survey answer
+    count in the league.
+    """
+
+    __tablename__ = "household_members"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community: Mapped[str] = mapped_column(String(100), index=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    estate_id: Mapped[str] = mapped_column(String(64))
+    household: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending, confirmed, rejected
+    source: Mapped[str] = mapped_column(String(16))  # register, claim
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+    __table_args__ = (UniqueConstraint("estate_id", "household", "phone", name="uq_household_members"),)

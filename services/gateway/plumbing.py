@@ -10,11 +10,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Request, Response
 
 from services.common.database import Database
+from services.common.db import utcnow
 from services.common.errors import NotFound, ValidationFailed
 from services.common.fields import mainland_mobile
 from services.common.health import Answer, Health
 from services.common.tracing import LogContext
-from services.gateway import authorization, tenants
+from services.gateway import authorization, sessions, tenants
 from services.gateway.authorization import Caller
 from services.gateway.http import ServiceUnavailable, Unauthorized
 from services.gateway.models import Base, DeadLetter, Inbox, Outbox, Tenant
@@ -69,6 +70,14 @@ class Plumbing:
         )
         self.caller = caller
         return caller
+
+    def _person(self, request: Request) -> sessions.SignedIn | None:
+        """The person signed in through the ``lx_session`` cookie (the resident and volunteer pages), or None."""
+        token = request.cookies.get(sessions.COOKIE, "")
+        if not token:
+            return None
+        with self.db.transaction() as session:
+            return sessions.resume(session, token, utcnow())
 
     def _for_own_resident(self, payload: object) -> None:
         """A resident app submits for its own resident only (403 for anyone else's phone)."""
