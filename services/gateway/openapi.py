@@ -19,6 +19,7 @@ from services.gateway.routes import (
     notifications,
     open311,
     operations,
+    static,
     surveys,
     volunteers,
 )
@@ -32,6 +33,7 @@ ROUTES: tuple[Route, ...] = (
     *open311.ROUTES,
     *community.ROUTES,
     *operations.ROUTES,
+    *static.ROUTES,
 )
 
 
