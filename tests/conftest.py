@@ -1,5 +1,6 @@
 """Root fixtures. eventlet must patch the standard library before anything else imports it."""
 
+import services  # noqa: F401, I001  (first: it silences eventlet's import-time deprecation banner)
 import eventlet
 
 eventlet.monkey_patch()
