@@ -1,5 +1,6 @@
 """Nothing lost, nothing done twice: duplicates, a broker outage, a failing handler and the DLQ."""
 
+import importlib
 import json
 import time
 
@@ -7,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from services import cli
-from services.common import topology
+from services.common import metrics, topology
 from services.common.broker import ConfirmingPublisher, connect
+from services.common.config import SERVICES, retry_delays
 from services.common.outbox import to_outgoing
 from services.common.testing import wait_for
 from services.notifications.models import Delivery
@@ -17,6 +19,7 @@ from services.surveys.models import Outbox as SurveysOutbox
 from services.surveys.models import Survey
 from services.volunteers import visits as visit_operations
 from services.volunteers.models import DeadLetter, Visit
+from services.volunteers.models import Outbox as VolunteersOutbox
 
 pytestmark = pytest.mark.integration
 
@@ -65,18 +68,99 @@ def case_closed_queues():
     return [s.queue_name for s in topology.all_subscriptions() if s.event_type == "case.closed"]
 
 
+def handled(outcome: str) -> dict[str, float]:
+    """How many ``case.closed`` events each service's handlers counted with ``outcome`` (this process)."""
+    found = {}
+    for metric in metrics.EVENTS_HANDLED.collect():
+        for sample in metric.samples:
+            labels = sample.labels
+            if (
+                sample.name.endswith("_total")
+                and labels["event_type"] == "case.closed"
+                and labels["outcome"] == outcome
+            ):
+                found[labels["service"]] = sample.value
+    return found
+
+
+def dead_letters_of(platform, event_id):
+    """Every dead letter, in every service's store, of the event ``event_id``."""
+    found = []
+    for service in SERVICES:
+        model = importlib.import_module(f"services.{service}.models").DeadLetter
+        with platform.store(service).read() as session:
+            found += session.scalars(select(model.id).where(model.event_id == event_id)).all()
+    return found
+
+
+def retry_queues_ready(platform):
+    """Messages waiting in the retry (delay) queues of the broker topology."""
+    conn = connect(platform.amqp_uri)
+    try:
+        channel = conn.channel()
+        delays = retry_delays(platform.env()["RETRY_DELAYS"])
+        return sum(channel.queue_declare(topology.delay_name(d), passive=True).message_count for d in delays)
+    finally:
+        conn.release()
+
+
+def effects(platform, case_id):
+    """What the case's closure produced, row by row: visits, surveys, and every delivery of an
+    event about the case, its visit or its survey."""
+    triggers = []
+    with platform.store("requests").read() as session:
+        triggers += session.scalars(select(RequestsOutbox.event_id).where(RequestsOutbox.subject == case_id)).all()
+    with platform.store("volunteers").read() as session:
+        visits = session.execute(
+            select(Visit.id, Visit.status, Visit.volunteer_id).where(Visit.case_id == case_id).order_by(Visit.id)
+        ).all()
+        triggers += session.scalars(
+            select(VolunteersOutbox.event_id).where(VolunteersOutbox.subject.in_([v.id for v in visits]))
+        ).all()
+    with platform.store("surveys").read() as session:
+        surveys = session.execute(
+            select(Survey.id, Survey.status).where(Survey.case_id == case_id).order_by(Survey.id)
+        ).all()
+        triggers += session.scalars(
+            select(SurveysOutbox.event_id).where(SurveysOutbox.subject.in_([s.id for s in surveys]))
+        ).all()
+    with platform.store("notifications").read() as session:
+        deliveries = session.execute(
+            select(Delivery.id, Delivery.channel, Delivery.status, Delivery.trigger_id)
+            .where(Delivery.trigger_id.in_(triggers))
+            .order_by(Delivery.id)
+        ).all()
+    return visits, surveys, deliveries
+
+
 def test_the_same_case_closed_event_delivered_twice_more_changes_nothing(platform, company):
+    """The inbox is what stops a duplicate: it counts it, and nothing is retried or dead-lettered.
+
+    (Unique keys on visits and surveys would also refuse a second row; without the inbox the
+    duplicate would then fail into retries and the dead-letter store, which is why those are
+    looked at here, not only the row counts.)
+    """
     case = company.case(company.estate_id, phone="13912349999")
     company.close(case["id"])
     wait_for(lambda: counts(platform, case["id"]) == (1, 1, 1))
-
     event = closed_event(platform, case["id"])
+    event_id = event["id"]
+    wait_for(lambda: retry_queues_ready(platform) == 0)
+    before, duplicates_before = effects(platform, case["id"]), handled("duplicate")
+
     publisher = ConfirmingPublisher(platform.amqp_uri)
     for _ in range(2):
         publisher.publish(to_outgoing(event))
     publisher.close()
+    consumers = {s.service for s in topology.all_subscriptions() if s.event_type == "case.closed"}
+    expected = {service: duplicates_before.get(service, 0) + 2 for service in consumers}
+    # The inbox counted both copies in every consuming service ...
+    wait_for(lambda: {s: handled("duplicate").get(s, 0) for s in consumers} == expected, timeout=15)
     drain(platform, case_closed_queues())
-
+    # ... nothing went into retries or a dead-letter store, and nothing changed.
+    assert retry_queues_ready(platform) == 0
+    assert dead_letters_of(platform, event_id) == []
+    assert effects(platform, case["id"]) == before
     assert counts(platform, case["id"]) == (1, 1, 1)
 
 
