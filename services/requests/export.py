@@ -66,7 +66,7 @@ def to_csv(records: Iterator[dict], with_contacts: bool = False) -> Iterator[str
     """CSV text in chunks, header first; cells that a spreadsheet would run as a formula are quoted with '."""
     columns = COLUMNS + (CONTACT_COLUMNS if with_contacts else ())
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer = csv.DictWriter(buffer, fieldnames=columns, quoting=csv.QUOTE_ALL)  # a ; inside never splits a cell
     writer.writeheader()
     for record in records:
         writer.writerow({k: defuse(v) for k, v in record.items()})
@@ -77,8 +77,16 @@ def to_csv(records: Iterator[dict], with_contacts: bool = False) -> Iterator[str
     yield buffer.getvalue()
 
 
+# What a spreadsheet may run as a formula when a cell starts with it: the ASCII signs, their
+# full-width forms (a Chinese input method types ＝ and Excel/WPS evaluate it), tab and CR.
+FORMULA_START = frozenset("=+-@\t\r\n＝＋－＠")
+# Spreadsheets skip these before looking for a formula sign (or split on them: ; is the list
+# separator of many locales), so " =1+1" and ";=1+1" are as dangerous as "=1+1".
+SKIPPED = " \u3000;,"
+
+
 def defuse(value: object) -> object:
-    """Guard against CSV injection: text starting with = + - @ is not run by spreadsheets."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """Guard against CSV injection: a cell a spreadsheet would evaluate is prefixed with ' (kept as text)."""
+    if isinstance(value, str) and value.lstrip(SKIPPED)[:1] in FORMULA_START and value.lstrip(SKIPPED):
         return "'" + value
     return value

@@ -82,12 +82,12 @@ def test_cases_export_is_csv_without_contacts_unless_asked(platform, company, ca
             )
             == 0
         )
-    assert (
-        plain[0]
-        == "id,estate,category,priority,status,title,assignee,rating,reopen_count,created_at,resolved_at,closed_at"
+    assert plain[0] == (  # every cell quoted: a ; inside a cell never splits it
+        '"id","estate","category","priority","status","title","assignee","rating","reopen_count","created_at",'
+        '"resolved_at","closed_at"'
     )
     assert len(plain) == 3 and "13912341111" not in "\n".join(plain)
     assert "'=HYPERLINK" in plain[1] and "楼道灯不亮" in plain[2]
     text = target.read_text(encoding="utf-8-sig")
-    assert text.splitlines()[0].endswith("reporter_name,reporter_phone,reporter_household")
+    assert text.splitlines()[0].endswith('"reporter_name","reporter_phone","reporter_household"')
     assert "+8613912341111" in text
