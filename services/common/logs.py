@@ -5,9 +5,27 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 
 from services.common.tracing import FIELDS, ContextFilter
+
+# C0 and C1 controls and the Unicode line separators: a request path or header holding one of
+# these (``%0a`` decodes to a newline) would otherwise start a forged log line.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters shown as escapes (``\\n``, ``\\x1b``): one record stays one line."""
+    return CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class TextFormatter(logging.Formatter):
+    """The text format, with control characters in the message escaped (the traceback keeps its lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
 
 
 class JsonFormatter(logging.Formatter):
@@ -32,7 +50,7 @@ def configure(service: str, level: str = "INFO", fmt: str = "text") -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter(f"%(asctime)s {service:<13} %(levelname)-7s [%(trace_id)s] %(name)s: %(message)s")
+            TextFormatter(f"%(asctime)s {service:<13} %(levelname)-7s [%(trace_id)s] %(name)s: %(message)s")
         )
     handler.addFilter(ContextFilter())
     root = logging.getLogger()

@@ -102,12 +102,39 @@ def problem_from(exc: BaseException) -> Response:
     return problem(500, "Internal error")
 
 
+MAX_JSON_DEPTH = 32  # no body of the API nests deeper than 4; Python's parser recurses and fails near 1,000
+
+
+def json_depth(raw: bytes) -> int:
+    """How deep ``raw``'s arrays and objects nest, counted without parsing (brackets in strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # closing quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
 def read_json(request: Request) -> Any:
     """The JSON body, or a 415/400/413 problem; reading honours ``max_content_length``."""
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType("Content-Type must be application/json")
     raw = request.get_data(cache=True)
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise BadRequest(f"body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
