@@ -39,9 +39,15 @@ def outbox_link(amqp_uri):
 
 
 @pytest.fixture(scope="session")
-def platform(amqp_uri, database_urls, outbox_link):
-    """All five services running in this process, migrated databases, short retry delays."""
-    lx = Platform(amqp_uri, database_urls, RETRY_DELAYS="0.3,0.6,1.2", DLQ_MAX_ATTEMPTS=4, RPC_TIMEOUT=10)
+def platform(amqp_uri, database_urls, outbox_link, tmp_path_factory):
+    """All five services running in this process, migrated databases, short retry delays.
+
+    Photos go to a directory of the session's own (``platform.overrides["PHOTO_DIR"]``).
+    """
+    photo_dir = tmp_path_factory.mktemp("photos")
+    lx = Platform(
+        amqp_uri, database_urls, RETRY_DELAYS="0.3,0.6,1.2", DLQ_MAX_ATTEMPTS=4, RPC_TIMEOUT=10, PHOTO_DIR=photo_dir
+    )
     lx.migrate()
     lx.start(requests={"OUTBOX_AMQP_URI": outbox_link.uri})
     yield lx
