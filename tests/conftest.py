@@ -5,6 +5,15 @@ import eventlet
 eventlet.monkey_patch()
 
 import os  # noqa: E402
+import ssl  # noqa: E402
+
+import urllib3.util.ssl_  # noqa: E402
+
+# Two pytest plugins (anyio, schemathesis) import urllib3 before this file can patch, so urllib3
+# keeps the original SSLContext class, whose ``options`` setter recurses forever once eventlet
+# has patched ``ssl``. boto3 (S3 photo storage) makes one per client; give it the green class,
+# as a service process (which patches first, services/runner.py) has anyway.
+urllib3.util.ssl_.SSLContext = ssl.SSLContext
 
 import pytest  # noqa: E402
 

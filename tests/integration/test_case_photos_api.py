@@ -184,3 +184,24 @@ def test_a_case_and_its_photos_are_recorded_in_one_call(platform, company):
     [photo] = company.get(f"/api/v1/cases/{case['id']}/photos").json()["data"]
     assert photo["uploaded_by"] == "resident:13912380008" and photo["sha256"] == records[0]["sha256"]
     assert company.get(photo["url"]).content == storage.get(records[0]["storage_key"])
+
+
+def test_two_uploads_racing_past_the_limit_leave_only_the_kept_photos(platform, company):
+    """Both pass the gateway's early count; the service refuses one, whose stored bytes are removed."""
+    import eventlet
+    import requests
+
+    case = company.case(company.estate_id, phone="13912380009")
+    before = stored_files(platform, company.tenant_id)
+
+    def attempt():
+        with requests.Session() as http:
+            http.trust_env = False
+            parts = [("photo", ("a.jpg", JPEG[1], "image/jpeg"))] * 2
+            url = platform.base_url + f"/api/v1/cases/{case['id']}/photos"
+            return http.post(url, files=parts, headers=company.headers, timeout=30).status_code
+
+    statuses = sorted(eventlet.GreenPool().imap(lambda _: attempt(), range(2)))
+    assert statuses == [201, 409]
+    assert company.get(f"/api/v1/cases/{case['id']}").json()["photo_count"] == 2
+    assert stored_files(platform, company.tenant_id) == before + 2
