@@ -150,6 +150,8 @@ def test_the_board_and_the_public_address_show_published_photos_only(platform, c
     assert shown.headers["X-Content-Type-Options"] == "nosniff"
     assert shown.content == company.get(first["url"]).content
     assert platform.http.get(platform.base_url + f"/p/{second['id']}").status_code == 404
+    page = platform.http.get(platform.base_url + f"/p/estates/{company.estate_id}/board").text
+    assert f'<img src="/p/{first["id"]}"' in page and second["id"] not in page
     assert company.post(f"/api/v1/cases/{case['id']}/photos/{first['id']}/unpublish").status_code == 200
     assert platform.http.get(public).status_code == 404
     assert board_photos() == []
