@@ -13,6 +13,7 @@ from services.gateway.routes.keys import KeyRoutes
 from services.gateway.routes.notifications import NotificationRoutes
 from services.gateway.routes.open311 import Open311Routes
 from services.gateway.routes.operations import OperationRoutes
+from services.gateway.routes.photos import PhotoRoutes
 from services.gateway.routes.static import StaticRoutes
 from services.gateway.routes.surveys import SurveyRoutes
 from services.gateway.routes.volunteers import VolunteerRoutes
@@ -28,5 +29,6 @@ class GatewayService(
     CommunityRoutes,
     OperationRoutes,
     StaticRoutes,
+    PhotoRoutes,
 ):
     name = "gateway"
