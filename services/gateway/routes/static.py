@@ -34,6 +34,7 @@ ROUTES: tuple[Route, ...] = (
         "A style sheet of the pages",
         None,
         params=(path_id("name"),),
+        errors=(404,),
         auth=False,
         content="text/css",
         tag="pages",
