@@ -19,6 +19,7 @@ from services.gateway.routes import (
     notifications,
     open311,
     operations,
+    resident_pages,
     static,
     surveys,
     volunteers,
@@ -33,6 +34,7 @@ ROUTES: tuple[Route, ...] = (
     *open311.ROUTES,
     *community.ROUTES,
     *operations.ROUTES,
+    *resident_pages.ROUTES,
     *static.ROUTES,
 )
 

@@ -13,6 +13,7 @@ from services.gateway.routes.keys import KeyRoutes
 from services.gateway.routes.notifications import NotificationRoutes
 from services.gateway.routes.open311 import Open311Routes
 from services.gateway.routes.operations import OperationRoutes
+from services.gateway.routes.resident_pages import ResidentPages
 from services.gateway.routes.static import StaticRoutes
 from services.gateway.routes.surveys import SurveyRoutes
 from services.gateway.routes.volunteers import VolunteerRoutes
@@ -26,6 +27,7 @@ class GatewayService(
     KeyRoutes,
     Open311Routes,
     CommunityRoutes,
+    ResidentPages,
     OperationRoutes,
     StaticRoutes,
 ):

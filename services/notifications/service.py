@@ -109,6 +109,13 @@ class NotificationsService:
             return inbox.listing(session, tenant, query, resident)
 
     @rpc
+    def resident_inbox(self, phone: str, params: dict) -> dict:
+        """The signed-in resident's own inbox with every company, links whole (it is theirs)."""
+        query = validated(inbox.InboxQuerySchema(), {**params, "phone": phone})
+        with self.db.read() as session:
+            return inbox.listing(session, None, query, resident=True)
+
+    @rpc
     def mark_read(self, tenant: str, message_id: str) -> dict:
         with self.db.transaction() as session:
             return inbox.mark_read(session, tenant, message_id, utcnow())

@@ -1,0 +1,302 @@
+"""The resident pages over HTTP: the estate's page, reporting, my cases, replies, activities, the
+inbox; signed in or sent to sign in, another resident's case a 404, bad input a 422 that keeps
+what was typed, a form without its CSRF token a 403 that changes nothing."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+import pytest
+import requests as http
+from sqlalchemy import select
+
+from services.common.db import utcnow
+from services.common.ids import new_id
+from services.gateway import sessions
+from services.gateway.models import HouseholdMember
+from services.requests.models import Case
+
+pytestmark = pytest.mark.integration
+
+
+class Resident:
+    """A phone signed in through a session cookie, as a browser that has been through /signin."""
+
+    def __init__(self, platform, phone: str) -> None:
+        self.lx = platform
+        self.phone = phone
+        store = platform.store("gateway")
+        try:
+            with store.transaction() as session:
+                person = sessions.person_for(session, phone, utcnow())
+                token = sessions.start(session, person, utcnow())
+                self.csrf = sessions.resume(session, token, utcnow()).csrf
+        finally:
+            store.engine.dispose()
+        self.http = http.Session()
+        self.http.trust_env = False
+        self.http.cookies.set(sessions.COOKIE, token)
+
+    def get(self, path: str, **kwargs) -> http.Response:
+        return self.http.get(self.lx.base_url + path, allow_redirects=False, timeout=15, **kwargs)
+
+    def post(self, path: str, data: dict | None = None, csrf: bool = True, **kwargs) -> http.Response:
+        form = (data or {}) | ({"csrf": self.csrf} if csrf else {})
+        return self.http.post(self.lx.base_url + path, data=form, allow_redirects=False, timeout=15, **kwargs)
+
+
+def anonymous(platform, path: str, method: str = "get", **kwargs) -> http.Response:
+    return getattr(platform.http, method)(platform.base_url + path, allow_redirects=False, timeout=15, **kwargs)
+
+
+def confirm(platform, company, phone: str, household: str, estate_id: str | None = None) -> None:
+    """The community's register confirms ``phone`` in ``household`` (what h3's import and claims do)."""
+    store = platform.store("gateway")
+    try:
+        with store.transaction() as session:
+            session.add(
+                HouseholdMember(
+                    id=new_id(), community="政通路社区", tenant_id=company.tenant_id,
+                    estate_id=estate_id or company.estate_id, household=household, phone=phone,
+                    status="confirmed", source="register", requested_at=utcnow(), decided_at=utcnow(),
+                )
+            )  # fmt: skip
+    finally:
+        store.engine.dispose()
+
+
+def phone() -> str:
+    return "+86139" + str(uuid.uuid4().int)[:8]
+
+
+def report(resident: Resident, estate_id: str, **fields) -> http.Response:
+    form = {
+        "category": "repair",
+        "title": "楼道灯不亮",
+        "description": "3号楼2单元5楼楼道灯坏了",
+        "household": "3-2-501",
+    }
+    return resident.post(f"/e/{estate_id}/report", form | fields)
+
+
+def case_row(platform, case_id: str) -> Case:
+    store = platform.store("requests")
+    try:
+        with store.read() as session:
+            case = session.get(Case, case_id)
+            session.expunge(case)
+            return case
+    finally:
+        store.engine.dispose()
+
+
+def cases_of(platform, reporter: str) -> list:
+    store = platform.store("requests")
+    try:
+        with store.read() as session:
+            return session.scalars(select(Case.id).where(Case.reporter_phone == reporter)).all()
+    finally:
+        store.engine.dispose()
+
+
+def test_the_estate_page_is_open_to_anyone_and_an_unknown_estate_is_a_404_page(platform, company):
+    page = anonymous(platform, f"/e/{company.estate_id}")
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "东方现代城" in page.text and f'href="/e/{company.estate_id}/report"' in page.text
+    assert f"/p/estates/{company.estate_id}/board" in page.text and "登录" in page.text
+    missing = anonymous(platform, "/e/no-such-estate")
+    assert missing.status_code == 404 and "没有找到这个小区" in missing.text
+    resident = Resident(platform, phone())
+    confirm(platform, company, resident.phone, "3-2-501")
+    mine = resident.get(f"/e/{company.estate_id}")
+    assert "3-2-501" in mine.text and "退出" in mine.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/me", "/me/cases", "/me/inbox", "/me/cases/anything", "/e/{estate}/report", "/e/{estate}/activities"]
+)
+def test_pages_of_my_own_send_me_to_sign_in_and_back(platform, company, path):
+    path = path.format(estate=company.estate_id)
+    response = anonymous(platform, path)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/signin?next=" + path
+
+
+def test_posting_without_signing_in_changes_nothing(platform, company):
+    response = anonymous(platform, f"/e/{company.estate_id}/report", "post", data={"title": "x"})
+    assert response.status_code == 303 and response.headers["Location"].startswith("/signin?next=")
+
+
+def test_a_confirmed_resident_reports_a_case_and_follows_it(platform, company):
+    resident = Resident(platform, phone())
+    confirm(platform, company, resident.phone, "3-2-501")
+    form = resident.get(f"/e/{company.estate_id}/report")
+    assert form.status_code == 200
+    assert 'name="csrf"' in form.text and 'value="3-2-501"' in form.text and "水电维修" in form.text
+    assert 'name="phone"' not in form.text  # the reporter is the signed-in phone, never a field
+    sent = report(resident, company.estate_id, name="陈先生", phone="+8613000000000")
+    assert sent.status_code == 303, sent.text
+    case_id = sent.headers["Location"].rsplit("/", 1)[1]
+    row = case_row(platform, case_id)
+    assert (row.reporter_phone, row.reporter_household, row.reporter_name, row.channel) == (
+        resident.phone,
+        "3-2-501",
+        "陈先生",
+        "resident_page",
+    )
+    assert row.history[0].note is None  # confirmed by the register: nothing to flag
+
+    listed = resident.get("/me/cases")
+    assert listed.status_code == 200 and "楼道灯不亮" in listed.text and "东方现代城" in listed.text
+    detail = resident.get(f"/me/cases/{case_id}")
+    assert detail.status_code == 200 and "已提交" in detail.text and "3-2-501" in detail.text
+    assert detail.text.count('class="reached"') == 1
+
+    for action, extra in (("accept", {}), ("assign", {"assignee": "王师傅"})):
+        assert company.transition(case_id, action, **extra).status_code == 200
+    staff = company.post(f"/api/v1/cases/{case_id}/comments", {"body": "师傅下午两点上门", "visibility": "public"})
+    assert staff.status_code == 201, staff.text
+    hidden = company.post(f"/api/v1/cases/{case_id}/comments", {"body": "内部：备件待采购", "visibility": "internal"})
+    assert hidden.status_code == 201
+    detail = resident.get(f"/me/cases/{case_id}")
+    assert detail.text.count('class="reached"') == 3 and "已派单" in detail.text
+    assert "师傅下午两点上门" in detail.text and "内部：备件待采购" not in detail.text
+
+    replied = resident.post(f"/me/cases/{case_id}/replies", {"body": "好的，家里有人"})
+    assert replied.status_code == 303 and replied.headers["Location"] == f"/me/cases/{case_id}#replies"
+    comments = company.get(f"/api/v1/cases/{case_id}/comments").json()["data"]
+    mine = [c for c in comments if c["body"] == "好的，家里有人"]
+    assert mine and (mine[0]["author_role"], mine[0]["visibility"]) == ("resident", "public")
+    assert "好的，家里有人" in resident.get(f"/me/cases/{case_id}").text
+
+    blank = resident.post(f"/me/cases/{case_id}/replies", {"body": "   "})
+    assert blank.status_code == 422 and "不能为空" in blank.text
+
+
+def test_a_resident_without_a_confirmed_household_may_report_and_the_case_says_so(platform, company):
+    resident = Resident(platform, phone())
+    form = resident.get(f"/e/{company.estate_id}/report")
+    assert "尚未确认" in form.text
+    sent = report(resident, company.estate_id, household="5-1-1202")
+    assert sent.status_code == 303, sent.text
+    row = case_row(platform, sent.headers["Location"].rsplit("/", 1)[1])
+    assert row.reporter_household == "5-1-1202" and row.reporter_name == "业主"
+    assert row.history[0].note.startswith("门牌为业主自填")
+
+
+def test_a_household_not_in_the_estates_register_is_a_422_that_keeps_what_was_typed(platform, company):
+    neighbour = phone()
+    confirm(platform, company, neighbour, "1-1-101")  # the estate has a register now
+    resident = Resident(platform, phone())
+    sent = report(resident, company.estate_id, household="9-9-909", title="水管漏水<script>", description="")
+    assert sent.status_code == 422
+    assert "本小区住户名册中没有这一户" in sent.text
+    assert 'value="水管漏水&lt;script&gt;"' in sent.text and 'value="9-9-909"' in sent.text
+    assert cases_of(platform, resident.phone) == []
+    bad = report(resident, company.estate_id, household="1-1-101", title="", category="")
+    assert bad.status_code == 422
+    assert "请选择类别" in bad.text
+    assert "不能为空" in bad.text and "(must not be blank)" not in bad.text
+    in_register = report(resident, company.estate_id, household="1-1-101")
+    assert in_register.status_code == 303  # in the register, not confirmed for this phone: recorded, flagged
+    row = case_row(platform, in_register.headers["Location"].rsplit("/", 1)[1])
+    assert row.history[0].note.startswith("门牌为业主自填")
+
+
+def test_a_form_without_its_csrf_token_is_a_403_and_changes_nothing(platform, company):
+    resident = Resident(platform, phone())
+    sent = resident.post(f"/e/{company.estate_id}/report", {"category": "repair", "title": "x"}, csrf=False)
+    assert sent.status_code == 403 and "没有生效" in sent.text
+    forged = resident.post(
+        f"/e/{company.estate_id}/report", {"category": "repair", "title": "x", "csrf": "guess"}, csrf=False
+    )
+    assert forged.status_code == 403
+    assert cases_of(platform, resident.phone) == []
+    case = company.case(company.estate_id, phone=resident.phone[3:])
+    reply = resident.post(f"/me/cases/{case['id']}/replies", {"body": "在吗"}, csrf=False)
+    assert reply.status_code == 403
+    assert company.get(f"/api/v1/cases/{case['id']}/comments").json()["data"] == []
+
+
+def test_another_residents_case_or_a_made_up_id_is_a_404_page(platform, company, second_company):
+    owner, stranger = Resident(platform, phone()), Resident(platform, phone())
+    case = company.case(company.estate_id, phone=owner.phone[3:], title="电梯异响")
+    elsewhere = second_company.case(second_company.estate_id, phone=owner.phone[3:], title="车库积水")
+    listed = owner.get("/me/cases").text
+    assert "电梯异响" in listed and "车库积水" in listed  # my cases with every company
+    assert owner.get(f"/me/cases/{elsewhere['id']}").status_code == 200
+    for path in (f"/me/cases/{case['id']}", "/me/cases/made-up-id"):
+        response = stranger.get(path)
+        assert response.status_code == 404 and "没有找到这个诉求" in response.text
+        assert "电梯异响" not in response.text
+    sneaky = stranger.post(f"/me/cases/{case['id']}/replies", {"body": "我来插一句"})
+    assert sneaky.status_code == 404
+    assert "电梯异响" not in stranger.get("/me/cases").text
+
+
+def test_my_page_lists_my_households_and_my_inbox_shows_my_messages_whole(platform, company):
+    resident = Resident(platform, phone())
+    confirm(platform, company, resident.phone, "3-2-501")
+    me = resident.get("/me")
+    assert me.status_code == 200 and "东方现代城" in me.text and "3-2-501" in me.text
+    case = company.case(company.estate_id, phone=resident.phone[3:], title="垃圾未清运")
+    company.close(case["id"])
+    from services.common.testing import wait_for
+
+    inbox = wait_for(lambda: (r := resident.get("/me/inbox")).status_code == 200 and "/s/" in r.text and r, 30)
+    assert re.search(r'<a href="http://[^"]+/s/[A-Za-z0-9_\-]+"', inbox.text)  # my own link, whole
+    assert "/s/***" not in inbox.text
+    other = Resident(platform, phone())
+    assert "/s/" not in other.get("/me/inbox").text
+
+
+def activity(company, capacity: int = 1) -> dict:
+    starts = utcnow() + timedelta(days=1)
+    body = {
+        "title": "义务理发",
+        "kind": "haircut",
+        "estate_ids": [company.estate_id],
+        "place": "社区活动室",
+        "starts_at": starts.isoformat() + "Z",
+        "ends_at": (starts + timedelta(hours=2)).isoformat() + "Z",
+        "capacity": capacity,
+    }
+    created = company.post("/api/v1/activities", body)
+    assert created.status_code == 201, created.text
+    assert company.post(f"/api/v1/activities/{created.json()['id']}/publish").status_code == 200
+    return created.json()
+
+
+def test_activities_one_sign_up_per_household_a_waiting_place_and_cancel(platform, company):
+    event = activity(company, capacity=1)
+    first, spouse, next_door, newcomer = (Resident(platform, phone()) for _ in range(4))
+    confirm(platform, company, first.phone, "3-2-501")
+    confirm(platform, company, spouse.phone, "3-2-501")
+    confirm(platform, company, next_door.phone, "3-2-502")
+    week = f"?week_of={(utcnow() + timedelta(hours=8, days=1)).date().isoformat()}"
+    page = first.get(f"/e/{company.estate_id}/activities{week}")
+    assert page.status_code == 200 and "义务理发" in page.text and "剩余名额 1" in page.text
+
+    signup = f"/e/{company.estate_id}/activities/{event['id']}/signup"
+    assert first.post(signup).status_code == 303
+    again = spouse.post(signup)
+    assert again.status_code == 409 and "该户已报名此活动" in again.text
+    assert next_door.post(signup).status_code == 303
+    waiting = next_door.get(f"/e/{company.estate_id}/activities{week}").text
+    assert "候补中" in waiting and "候补第 1 位" in waiting
+    assert "已报名" in spouse.get(f"/e/{company.estate_id}/activities{week}").text  # the household's, seen by both
+
+    refused = newcomer.post(signup)
+    assert refused.status_code == 403 and "社区确认" in refused.text
+
+    mine = re.search(
+        r'action="(/e/[^"]+/signups/[^"]+/cancel)"', first.get(f"/e/{company.estate_id}/activities{week}").text
+    )
+    assert mine is not None
+    assert next_door.post(mine.group(1)).status_code == 404  # another household's sign-up
+    assert first.post(mine.group(1), csrf=False).status_code == 403
+    assert first.post(mine.group(1)).status_code == 303
+    promoted = next_door.get(f"/e/{company.estate_id}/activities{week}").text
+    assert "已报名" in promoted and "候补第" not in promoted
