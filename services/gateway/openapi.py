@@ -11,6 +11,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
+from services.gateway import people
 from services.gateway.apidoc import ProblemSchema, Route
 from services.gateway.routes import (
     cases,
@@ -34,6 +35,7 @@ ROUTES: tuple[Route, ...] = (
     *community.ROUTES,
     *operations.ROUTES,
     *static.ROUTES,
+    *people.ROUTES,
 )
 
 
