@@ -86,6 +86,28 @@ def rotate_key(session: Session, name: str) -> dict:
     return {"tenant_id": tenant.id, "api_key": new, "revoked": [key.prefix for key in old]}
 
 
+def role_of(session: Session, key_id: str) -> str | None:
+    return session.scalar(select(ApiKey.role).where(ApiKey.id == key_id))
+
+
+def issue_app_key(session: Session, tenant_name: str, app: str, rate_limit: str | None = None) -> dict:
+    """The operator's key for an app serving ``tenant_name``'s residents (printed once).
+
+    It lives under the company whose estates and cases the app's residents use (every resident
+    route is a company's), labelled with the app's name; the company can neither mint nor revoke
+    it. The key alone reads nothing of anyone: each resident's own sign-in token is needed too.
+    """
+    from services.common.errors import NotFound
+
+    tenant = find_tenant(session, tenant_name)
+    if tenant is None:
+        raise NotFound(f"no tenant named {tenant_name!r}")
+    key = issue_key(session, tenant.id, role="resident_app", rate_limit=rate_limit)
+    record = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).one()
+    record.label = app
+    return {"tenant_id": tenant.id, "app": app, "key_id": record.id, "role": "resident_app", "api_key": key}
+
+
 def list_keys(session: Session, tenant_id: str) -> list[ApiKey]:
     """Every key of the tenant, newest first (prefixes only: the keys themselves are not kept)."""
     return list(session.scalars(select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.id.desc())))
