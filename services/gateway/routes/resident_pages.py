@@ -13,10 +13,8 @@ the household a resident acts for comes from the community's register (:mod:`hou
 
 from __future__ import annotations
 
-import hmac
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
@@ -24,11 +22,9 @@ from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.gateway import households, resident_views, sessions
 from services.gateway.apidoc import Param, Route, path_id
 from services.gateway.http import endpoint
-from services.gateway.pages import ENV
-from services.gateway.plumbing import Plumbing
+from services.gateway.people import PeopleRoutes, person_page, see_other
 from services.requests.schemas import CaseCreateSchema
 
-CSRF_FIELD = "csrf"
 REPORT_FIELDS = ("category", "title", "description", "household", "name")
 #: How a resident who gives no name is addressed on the case (the register holds no names).
 DEFAULT_NAME = "业主"
@@ -54,38 +50,8 @@ def flat_errors(errors: dict) -> dict[str, str]:
     return flat
 
 
-def page(template: str, person: sessions.SignedIn | None, status: int = 200, **context: Any) -> Response:
-    """A page on ``_person.html``: never cached (it is someone's own), never framed."""
-    body = ENV.get_template(template).render(person=person, csrf=person.csrf if person else "", **context)
-    response = Response(body, status=status, mimetype="text/html")
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    return response
-
-
-def see_other(location: str) -> Response:
-    return Response("", status=303, headers={"Location": location, "Cache-Control": "no-store"})
-
-
-class ResidentPages(Plumbing):
-    # --- the seams: who is signed in, the CSRF check, the estate ---------------------------
-
-    def _signed_in(self, request: Request) -> sessions.SignedIn | Response:
-        """The signed-in person, or the 303 to sign in that brings them back here."""
-        person = self._person(request)
-        if person is None:
-            here = request.full_path.rstrip("?") if request.query_string else request.path
-            return see_other("/signin?next=" + quote(here, safe="/"))
-        return person
-
-    @staticmethod
-    def _csrf_refused(request: Request, person: sessions.SignedIn) -> Response | None:
-        """A 403 page unless the form carries this session's token (the form came from our page)."""
-        sent = request.form.get(CSRF_FIELD, "")
-        if sent and hmac.compare_digest(sent.encode(), person.csrf.encode()):
-            return None
-        return page("resident_message.html", person, 403, heading="操作未完成",
-                    message="页面已过期或来源不明，您的操作没有生效。请返回上一页刷新后重试。")  # fmt: skip
+class ResidentPages(PeopleRoutes):
+    # --- the seams: the estate, my households -------------------------------------------
 
     def _estate(self, estate_id: str) -> dict | None:
         """{id, name, address, tenant} of the estate, or None for an unknown one."""
@@ -96,8 +62,8 @@ class ResidentPages(Plumbing):
 
     @staticmethod
     def _missing(person: sessions.SignedIn | None, what: str = "页面") -> Response:
-        return page("resident_message.html", person, 404, heading=f"没有找到这个{what}",
-                    message="请检查链接或二维码是否完整，或返回首页。")  # fmt: skip
+        message = "请检查链接或二维码是否完整，或返回首页。"
+        return person_page("resident_message.html", person, 404, heading=f"没有找到这个{what}", message=message)
 
     def _mine(self, person: sessions.SignedIn, estate_id: str | None = None) -> list[str]:
         """The households the community confirmed for this phone (of one estate, when given)."""
@@ -113,7 +79,7 @@ class ResidentPages(Plumbing):
         if estate is None:
             return self._missing(person, "小区")
         mine = self._mine(person, estate_id) if person else []
-        return page("resident_estate.html", person, estate=estate, mine=mine)
+        return person_page("resident_estate.html", person, estate=estate, mine=mine)
 
     # --- report a case -------------------------------------------------------------------
 
@@ -127,16 +93,14 @@ class ResidentPages(Plumbing):
     ) -> Response:
         categories = [c for c in self._call("requests", "list_categories", estate["tenant"]) if c["active"]]
         mine = self._mine(person, estate["id"])
-        return page(
+        return person_page(
             "resident_report.html", person, status, estate=estate, categories=categories, mine=mine,
             form=form, errors=errors or {},
         )  # fmt: skip
 
     @endpoint("GET", "/e/<string:estate_id>/report")
     def report_form(self, request: Request, estate_id: str) -> Response:
-        person = self._signed_in(request)
-        if isinstance(person, Response):
-            return person
+        person = self._require_person(request)
         estate = self._estate(estate_id)
         if estate is None:
             return self._missing(person, "小区")
@@ -144,12 +108,8 @@ class ResidentPages(Plumbing):
 
     @endpoint("POST", "/e/<string:estate_id>/report")
     def report(self, request: Request, estate_id: str) -> Response:
-        person = self._signed_in(request)
-        if isinstance(person, Response):
-            return person
-        refused = self._csrf_refused(request, person)
-        if refused is not None:
-            return refused
+        person = self._require_person(request)
+        self._check_csrf(request, person)
         estate = self._estate(estate_id)
         if estate is None:
             return self._missing(person, "小区")
@@ -198,9 +158,7 @@ class ResidentPages(Plumbing):
 
     @endpoint("GET", "/me")
     def my_page(self, request: Request) -> Response:
-        person = self._signed_in(request)
-        if isinstance(person, Response):
-            return person
+        person = self._require_person(request)
         with self.db.read() as session:
             rows = households.confirmed(session, person.phone)
         estates = []
@@ -208,13 +166,11 @@ class ResidentPages(Plumbing):
             estate = self._estate(estate_id)
             if estate is not None:
                 estates.append(estate | {"households": [r.household for r in rows if r.estate_id == estate_id]})
-        return page("resident_me.html", person, estates=estates, phone=resident_views.masked(person.phone))
+        return person_page("resident_me.html", person, estates=estates, phone=resident_views.masked(person.phone))
 
     @endpoint("GET", "/me/cases")
     def my_cases(self, request: Request) -> Response:
-        person = self._signed_in(request)
-        if isinstance(person, Response):
-            return person
+        person = self._require_person(request)
         query = {"starting_after": request.args["starting_after"]} if request.args.get("starting_after") else {}
         try:
             found = self._call("requests", "reporter_cases", person.phone, query)
@@ -222,7 +178,7 @@ class ResidentPages(Plumbing):
             found = self._call("requests", "reporter_cases", person.phone, {})
         cards = [resident_views.case_card(case) for case in found["data"]]
         more = found["data"][-1]["id"] if found["has_more"] else None
-        return page("resident_cases.html", person, cases=cards, more=more)
+        return person_page("resident_cases.html", person, cases=cards, more=more)
 
     def _my_case(self, person: sessions.SignedIn, case_id: str) -> dict | None:
         try:
@@ -232,7 +188,7 @@ class ResidentPages(Plumbing):
 
     def _case_page(self, person: sessions.SignedIn, case: dict, status: int = 200, **context: Any) -> Response:
         visits = self._call("volunteers", "visits_for_case", case["tenant"], case["id"])
-        return page(
+        return person_page(
             "resident_case.html", person, status, case=case, card=resident_views.case_card(case),
             steps=resident_views.timeline(case["history"]), replies=resident_views.replies(case["comments"]),
             visit=resident_views.visit_state(visits), reply_error=context.pop("reply_error", ""),
@@ -241,9 +197,7 @@ class ResidentPages(Plumbing):
 
     @endpoint("GET", "/me/cases/<string:case_id>")
     def my_case(self, request: Request, case_id: str) -> Response:
-        person = self._signed_in(request)
-        if isinstance(person, Response):
-            return person
+        person = self._require_person(request)
         case = self._my_case(person, case_id)
         if case is None:
             return self._missing(person, "诉求")
@@ -251,12 +205,8 @@ class ResidentPages(Plumbing):
 
     @endpoint("POST", "/me/cases/<string:case_id>/replies")
     def my_reply(self, request: Request, case_id: str) -> Response:
-        person = self._signed_in(request)
-        if isinstance(person, Response):
-            return person
-        refused = self._csrf_refused(request, person)
-        if refused is not None:
-            return refused
+        person = self._require_person(request)
+        self._check_csrf(request, person)
         case = self._my_case(person, case_id)
         if case is None:
             return self._missing(person, "诉求")
@@ -270,9 +220,7 @@ class ResidentPages(Plumbing):
 
     @endpoint("GET", "/me/inbox")
     def my_inbox(self, request: Request) -> Response:
-        person = self._signed_in(request)
-        if isinstance(person, Response):
-            return person
+        person = self._require_person(request)
         query = {"starting_after": request.args["starting_after"]} if request.args.get("starting_after") else {}
         try:
             found = self._call("notifications", "resident_inbox", person.phone, query)
@@ -283,7 +231,7 @@ class ResidentPages(Plumbing):
             for m in found["data"]
         ]
         more = found["data"][-1]["id"] if found["has_more"] else None
-        return page("resident_inbox.html", person, messages=messages, more=more)
+        return person_page("resident_inbox.html", person, messages=messages, more=more)
 
     # --- activities ------------------------------------------------------------------------
 
@@ -308,7 +256,7 @@ class ResidentPages(Plumbing):
             for day in week["days"] if day["activities"]
         ]  # fmt: skip
         monday = date.fromisoformat(week["week_start"])
-        return page(
+        return person_page(
             "resident_activities.html", person, status, estate=estate, days=days, mine=mine, notice=notice,
             week=week, prev_week=(monday - timedelta(days=7)).isoformat(),
             next_week=(monday + timedelta(days=7)).isoformat(),
@@ -316,9 +264,7 @@ class ResidentPages(Plumbing):
 
     @endpoint("GET", "/e/<string:estate_id>/activities")
     def activities_page(self, request: Request, estate_id: str) -> Response:
-        person = self._signed_in(request)
-        if isinstance(person, Response):
-            return person
+        person = self._require_person(request)
         estate = self._estate(estate_id)
         if estate is None:
             return self._missing(person, "小区")
@@ -326,12 +272,8 @@ class ResidentPages(Plumbing):
 
     @endpoint("POST", "/e/<string:estate_id>/activities/<string:activity_id>/signup")
     def activity_signup(self, request: Request, estate_id: str, activity_id: str) -> Response:
-        person = self._signed_in(request)
-        if isinstance(person, Response):
-            return person
-        refused = self._csrf_refused(request, person)
-        if refused is not None:
-            return refused
+        person = self._require_person(request)
+        self._check_csrf(request, person)
         estate = self._estate(estate_id)
         if estate is None:
             return self._missing(person, "小区")
@@ -351,12 +293,8 @@ class ResidentPages(Plumbing):
 
     @endpoint("POST", "/e/<string:estate_id>/activities/<string:activity_id>/signups/<string:signup_id>/cancel")
     def activity_cancel(self, request: Request, estate_id: str, activity_id: str, signup_id: str) -> Response:
-        person = self._signed_in(request)
-        if isinstance(person, Response):
-            return person
-        refused = self._csrf_refused(request, person)
-        if refused is not None:
-            return refused
+        person = self._require_person(request)
+        self._check_csrf(request, person)
         estate = self._estate(estate_id)
         mine = self._mine(person, estate_id) if estate else []
         own = self._call("volunteers", "household_signups", estate["tenant"], mine[0], [activity_id]) if mine else []
