@@ -7,6 +7,15 @@ eventlet.monkey_patch()
 import logging  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
+import ssl  # noqa: E402
+
+import urllib3.util.ssl_  # noqa: E402
+
+# Two pytest plugins (anyio, schemathesis) import urllib3 before this file can patch, so urllib3
+# keeps the original SSLContext class, whose ``options`` setter recurses forever once eventlet
+# has patched ``ssl``. boto3 (S3 photo storage) makes one per client; give it the green class,
+# as a service process (which patches first, services/runner.py) has anyway.
+urllib3.util.ssl_.SSLContext = ssl.SSLContext
 
 import pytest  # noqa: E402
 
@@ -41,8 +50,12 @@ def outbox_link(amqp_uri):
 
 
 @pytest.fixture(scope="session")
-def platform(amqp_uri, database_urls, outbox_link):
-    """All five services running in this process, migrated databases, short retry delays."""
+def platform(amqp_uri, database_urls, outbox_link, tmp_path_factory):
+    """All five services running in this process, migrated databases, short retry delays.
+
+    Photos go to a directory of the session's own (``platform.overrides["PHOTO_DIR"]``).
+    """
+    photo_dir = tmp_path_factory.mktemp("photos")
     # Every test signs in from 127.0.0.1: the per-address code limit is tested on a gateway of its own.
     lx = Platform(
         amqp_uri,
@@ -51,6 +64,7 @@ def platform(amqp_uri, database_urls, outbox_link):
         DLQ_MAX_ATTEMPTS=4,
         RPC_TIMEOUT=10,
         SIGN_IN_SEND_LIMIT_ADDRESS="100000/hour",
+        PHOTO_DIR=photo_dir,
     )
     lx.migrate()
     lx.start(requests={"OUTBOX_AMQP_URI": outbox_link.uri})

@@ -45,6 +45,16 @@ DEFAULTS: dict[str, str] = {
     "SIGN_IN_CHANNEL": "",  # log in development, sms (the SMS channel of NOTIFY_CHANNELS) in production
     "SIGN_IN_SEND_LIMIT_PHONE": "1/minute;5/hour",
     "SIGN_IN_SEND_LIMIT_ADDRESS": "20/hour",
+    # Residents' photos on cases (services/gateway/photos.py, services/common/storage.py).
+    "MAX_PHOTO_BYTES": str(5 * 1024 * 1024),  # one photo as uploaded
+    "MAX_UPLOAD_BODY_BYTES": str(16 * 1024 * 1024),  # routes taking photos: 3 × 5 MiB and the form around them
+    "PHOTO_STORAGE": "local",  # local: files under PHOTO_DIR; s3: an S3-compatible bucket
+    "PHOTO_DIR": "",  # empty: <LIANXIN_VAR_DIR>/photos
+    "S3_ENDPOINT_URL": "",  # empty: AWS itself; MinIO, Ceph, OSS, COS: their URL
+    "S3_BUCKET": "",
+    "S3_REGION": "us-east-1",
+    "S3_ACCESS_KEY_ID": "",
+    "S3_SECRET_ACCESS_KEY": "",
 }
 
 

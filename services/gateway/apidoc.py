@@ -32,6 +32,8 @@ class Route:
     errors: tuple[int, ...] = ()
     auth: bool = True
     content: str = "application/json"
+    media: tuple[str, ...] = ()  # a response of raw bytes (an image) in one of these media types
+    upload: str | None = None  # a multipart/form-data body whose field of this name carries image files
     tag: str = "cases"
     open311: bool = False  # Open311 GeoReport v2: bare arrays, JSON or XML, errors as [{code, description}]
 

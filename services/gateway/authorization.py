@@ -92,6 +92,13 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/proposals/{proposal_id}"): COMPANY_AND_RESIDENT,
     ("POST", "/api/v1/proposals/{proposal_id}/votes"): COMPANY_AND_RESIDENT,
     ("GET", "/api/v1/estates/{estate_id}/board"): COMPANY_AND_RESIDENT,
+    # Photos of cases (services/gateway/routes/photos.py): the company's staff only; residents
+    # send theirs with the case through the resident's pages, and see published ones at /p/….
+    ("GET", "/api/v1/cases/{case_id}/photos"): COMPANY,
+    ("POST", "/api/v1/cases/{case_id}/photos"): COMPANY,
+    ("GET", "/api/v1/cases/{case_id}/photos/{photo_id}"): COMPANY,
+    ("POST", "/api/v1/cases/{case_id}/photos/{photo_id}/publish"): COMPANY,
+    ("POST", "/api/v1/cases/{case_id}/photos/{photo_id}/unpublish"): COMPANY,
     # Volunteers, teams, visits, hours and activities (services/gateway/routes/volunteers.py).
     ("GET", "/api/v1/volunteers/{volunteer_id}"): COMPANY,
     ("PATCH", "/api/v1/volunteers/{volunteer_id}"): COMPANY,

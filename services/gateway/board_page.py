@@ -43,6 +43,7 @@ def board_page(board: dict | None, invalid: bool = False, missing: bool = False)
             "took": _duration(entry["hours_to_resolve"]),
             "resolution": entry["resolution"],
             "satisfaction": entry["satisfaction"],
+            "photos": [photo["url"] for photo in entry.get("photos", [])],  # published ones only
         }
         for entry in (board or {}).get("data", [])
     ]

@@ -20,6 +20,7 @@ from services.gateway.routes import (
     notifications,
     open311,
     operations,
+    photos,
     resident_pages,
     static,
     surveys,
@@ -38,6 +39,7 @@ ROUTES: tuple[Route, ...] = (
     *resident_pages.ROUTES,
     *static.ROUTES,
     *people.ROUTES,
+    *photos.ROUTES,
 )
 
 
@@ -152,6 +154,8 @@ def operation(route: Route) -> dict:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
         if route.path.startswith("/s/"):
             op["requestBody"]["content"]["application/x-www-form-urlencoded"] = {"schema": route.body}
+    if route.upload is not None:
+        op["requestBody"] = upload_body(route.upload)
     if route.response is not None:
         schema: object = (
             {
@@ -162,6 +166,12 @@ def operation(route: Route) -> dict:
             else route.response
         )
         op["responses"][str(route.status)] = {"description": "OK", "content": {"application/json": {"schema": schema}}}
+    elif route.media:
+        binary = {"type": "string", "format": "binary"}
+        op["responses"][str(route.status)] = {
+            "description": "OK",
+            "content": {media: {"schema": binary} for media in route.media},
+        }
     else:
         op["responses"][str(route.status)] = {
             "description": "OK",
@@ -175,7 +185,7 @@ def operation(route: Route) -> dict:
     if route.auth:
         errors |= {401, 429}
         op["security"] = [{"apiKey": []}]
-    if route.body is not None:
+    if route.body is not None or route.upload is not None:
         errors |= {400, 413, 415}
     if route.method == "POST":
         errors |= {400, 409, 422}
@@ -187,6 +197,31 @@ def operation(route: Route) -> dict:
             content["text/html"] = {"schema": {"type": "string"}}
         op["responses"][str(code)] = {"description": HTTP_TITLES.get(code, "Error"), "content": content}
     return op
+
+
+def upload_body(field: str) -> dict:
+    """multipart/form-data with 1–3 image files in ``field`` (each checked by its content, not its name)."""
+    return {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [field],
+                    "properties": {
+                        field: {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": 3,
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "JPEG, PNG or WebP, each at most MAX_PHOTO_BYTES (5 MiB)",
+                        }
+                    },
+                },
+                "encoding": {field: {"contentType": "image/jpeg, image/png, image/webp"}},
+            }
+        },
+    }
 
 
 IDEMPOTENCY_KEY = {

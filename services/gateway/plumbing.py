@@ -8,14 +8,17 @@ import eventlet
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Request, Response
 
+from services.common.config import DEFAULTS
 from services.common.database import Database
 from services.common.db import utcnow
 from services.common.errors import NotFound
 from services.common.health import Answer, Health
+from services.common.storage import PhotoStore
 from services.common.tracing import LogContext
-from services.gateway import authorization, sessions, tenants
+from services.gateway import authorization, sessions, tenants, uploads
 from services.gateway.authorization import Caller
 from services.gateway.http import ServiceUnavailable, Unauthorized
 from services.gateway.models import Base, DeadLetter, Inbox, Outbox, Tenant
@@ -37,6 +40,7 @@ class Plumbing:
     surveys = RpcProxy("surveys")
     notifications = RpcProxy("notifications")
     rate_limits = RateLimits()
+    photo_store = PhotoStore()
     caller: Caller | None = None
 
     def _tenant(self, request: Request) -> tuple[str, str]:
@@ -142,6 +146,34 @@ class Plumbing:
         if caller is not None and caller.resident_phone and case["reporter"]["phone"] != caller.resident_phone:
             raise NotFound(f"case {case_id} not found")
         return case
+
+    # --- photos: any route that takes them (services/gateway/uploads.py) ------------------
+
+    def store_photos(self, tenant: str, files: list[FileStorage]) -> list[dict]:
+        """Clean and store 1–3 uploaded photos (422 and nothing stored if any is unfit); their records.
+
+        Pass the records on with :meth:`record_photos`, e.g.
+        ``self.record_photos(records, "submit_case", tenant, payload, actor, records)``.
+        """
+        max_bytes = int(self.config.get("MAX_PHOTO_BYTES") or DEFAULTS["MAX_PHOTO_BYTES"])
+        return uploads.store_photos(self.photo_store, tenant, files, max_bytes)
+
+    def record_photos(self, records: list[dict], method: str, *args: object) -> object:
+        """``requests.<method>(*args)`` that keeps the records; the stored bytes are removed if it refuses.
+
+        Not after a timeout (503): the service may still commit, and a photo's bytes must never
+        go missing under a kept record; an orphaned file is the lesser harm.
+        """
+        try:
+            return self._call("requests", method, *args)
+        except ServiceUnavailable:
+            raise
+        except Exception:
+            uploads.discard_photos(self.photo_store, records)
+            raise
+
+    def discard_photos(self, records: list[dict]) -> None:
+        uploads.discard_photos(self.photo_store, records)
 
 
 def html(body: str, status: int = 200) -> Response:

@@ -14,6 +14,7 @@ from services.gateway.routes.keys import KeyRoutes
 from services.gateway.routes.notifications import NotificationRoutes
 from services.gateway.routes.open311 import Open311Routes
 from services.gateway.routes.operations import OperationRoutes
+from services.gateway.routes.photos import PhotoRoutes
 from services.gateway.routes.resident_pages import ResidentPages
 from services.gateway.routes.static import StaticRoutes
 from services.gateway.routes.surveys import SurveyRoutes
@@ -32,5 +33,6 @@ class GatewayService(
     OperationRoutes,
     StaticRoutes,
     PeopleRoutes,
+    PhotoRoutes,
 ):
     name = "gateway"

@@ -67,6 +67,23 @@ def record(
     return changed
 
 
+def record_value(
+    session: Session,
+    case: Case,
+    field: str,
+    before: str | None,
+    after: str | None,
+    actor: str,
+    source: str,
+    at: datetime,
+) -> bool:
+    """One change of something that is not a column of the case (its photos); nothing when equal."""
+    if before == after:
+        return False
+    session.add(CaseChange(case_id=case.id, field=field, before=before, after=after, actor=actor, source=source, at=at))
+    return True
+
+
 def trail(session: Session, case_id: str) -> list[dict]:
     rows = session.scalars(select(CaseChange).where(CaseChange.case_id == case_id).order_by(CaseChange.id))
     return [

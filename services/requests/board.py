@@ -1,7 +1,8 @@
 """The public board (向业主晒事): an estate's resolved and closed cases, as its residents see them.
 
 Only what an estate may see: category, title, how long it took, what was done and the score.
-Never a reporter's name or phone; the household shows as its building only ("3-2-501" → "3号楼").
+Never a reporter's name or phone; the household shows as its building only ("3-2-501" → "3号楼");
+a case's photos only once staff have published them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from services.common.errors import NotFound
 from services.common.pages import page
 from services.requests import categories
 from services.requests.models import Case, Estate
+from services.requests.photos import public_url
 from services.requests.schemas import BoardSchema
 
 SHOWN = ("resolved", "closed")
@@ -46,6 +48,8 @@ def entry(case: Case, names: dict[str, str]) -> dict:
         "hours_to_resolve": hours,
         "resolution": resolution_of(case),
         "satisfaction": case.rating,
+        # Only what staff chose to publish; an unpublished photo is never named here.
+        "photos": [{"id": p.id, "url": public_url(p)} for p in case.photos if p.published_at is not None],
     }
 
 

@@ -19,6 +19,7 @@ from services.common.db import utcnow
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.ids import new_id
 from services.requests import audit, categories, escalation, lifecycle, sla
+from services.requests import photos as case_photos
 from services.requests.models import Case, CaseHistory, Estate
 from services.requests.schemas import CaseEventSchema, CaseSchema, EstateSchema
 
@@ -104,6 +105,7 @@ def to_dict(case: Case, now: datetime | None = None) -> dict:
             "allowed_actions": lifecycle.allowed_actions(case.status),
             "history": case.history,
             "escalations": case.escalations,
+            "photo_count": len(case.photos),
         }
     )
     return view
@@ -160,8 +162,20 @@ def recompute_due(session: Session, case: Case) -> None:
     )
 
 
-def submit(session: Session, emit: Emit, tenant: str, data: dict, actor: str, now: datetime | None = None) -> dict:
-    """Record a new case from a resident; its estate must be the tenant's own."""
+def submit(
+    session: Session,
+    emit: Emit,
+    tenant: str,
+    data: dict,
+    actor: str,
+    now: datetime | None = None,
+    photos: list[dict] | None = None,
+) -> dict:
+    """Record a new case from a resident; its estate must be the tenant's own.
+
+    ``photos``: records of photos the gateway has already stored, kept with the case in this
+    same transaction (so a case never lacks the photos it was submitted with).
+    """
     try:
         estate = estate_of(session, tenant, data["estate_id"])
     except NotFound:
@@ -204,6 +218,8 @@ def submit(session: Session, emit: Emit, tenant: str, data: dict, actor: str, no
     session.add(case)
     audit.record(session, case, dict.fromkeys(audit.AUDITED), actor, "api", now)
     session.flush()
+    if photos:
+        case_photos.attach(session, case, photos, actor, now)
     emit(session, "case.submitted", case.id, tenant, event_data(case, None, "submit", None, "api"))
     tracing.bind(tenant=tenant, case_id=case.id)
     log.info("case %s submitted (%s, estate %s)", case.id, case.category, case.estate_id)

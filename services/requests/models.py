@@ -1,5 +1,5 @@
-"""The requests service's tables: estates, cases, their history and audit, categories, comments,
-escalations, estate incidents and owners' proposals."""
+"""The requests service's tables: estates, cases, their history, audit and photos, categories,
+comments, escalations, estate incidents and owners' proposals."""
 
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ class Case(Base):
 
     history: Mapped[list[CaseHistory]] = relationship(order_by="CaseHistory.id", lazy="selectin")
     escalations: Mapped[list[CaseEscalation]] = relationship(order_by="CaseEscalation.id", lazy="selectin")
+    photos: Mapped[list[CasePhoto]] = relationship(order_by="CasePhoto.id", lazy="selectin")
 
     __table_args__ = (
         Index("ix_cases_tenant_id", "tenant", "id"),
@@ -125,6 +126,28 @@ class CaseEscalation(Base):
     reason: Mapped[str] = mapped_column(String(200))
     actor: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CasePhoto(Base):
+    """A photo of a case: its record only; the bytes are in the photo storage under ``storage_key``.
+
+    Staff see every photo of their cases; the public board shows one only once it is published.
+    """
+
+    __tablename__ = "case_photos"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(300), unique=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class CaseCategory(Base):

@@ -218,6 +218,7 @@ class CaseSchema(Schema):
     allowed_actions = fields.List(fields.String())
     history = fields.List(fields.Nested(HistoryEntrySchema))
     escalations = fields.List(fields.Nested(EscalationSchema))
+    photo_count = fields.Integer(metadata={"description": "photos of the case (at most 3), published or not"})
 
 
 class CaseEventSchema(Schema):
@@ -238,6 +239,50 @@ class CaseEventSchema(Schema):
     assignee_kind = fields.String(allow_none=True)
     incident_id = fields.String(allow_none=True, metadata={"description": "set when merged into an incident"})
     escalation_level = fields.Integer()
+
+
+# --- photos -----------------------------------------------------------------------------------
+
+#: A case has at most this many photos, however they came (with the case or attached later).
+MAX_PHOTOS = 3
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
+
+
+class PhotoRecordSchema(StrictSchema):
+    """A photo the gateway has cleaned and stored (services/gateway/uploads.py): its record."""
+
+    storage_key = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    content_type = fields.String(required=True, validate=validate.OneOf(PHOTO_TYPES))
+    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    width = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    height = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+
+
+class PhotoListSchema(StrictSchema):
+    photos = fields.List(
+        fields.Nested(PhotoRecordSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_PHOTOS, error="最多 3 张照片 (at most 3 photos)"),
+    )
+
+
+class PhotoSchema(Schema):
+    """A case's photo as staff see it (never its storage key)."""
+
+    id = fields.String()
+    case_id = fields.String()
+    content_type = fields.String(metadata={"example": "image/jpeg"})
+    size = fields.Integer(metadata={"description": "bytes, as kept (re-encoded, metadata removed)"})
+    width = fields.Integer()
+    height = fields.Integer()
+    sha256 = fields.String()
+    uploaded_by = fields.String()
+    created_at = Timestamp()
+    published = fields.Boolean(metadata={"description": "shown on the estate's public board"})
+    published_at = Timestamp(allow_none=True)
+    url = fields.String(metadata={"description": "the image itself, for staff"})
+    public_url = fields.String(allow_none=True, metadata={"description": "the public address, once published"})
 
 
 # --- categories -------------------------------------------------------------------------------
@@ -433,6 +478,11 @@ class BoardQuerySchema(PageQuerySchema):
         unknown = RAISE
 
 
+class BoardPhotoSchema(Schema):
+    id = fields.String()
+    url = fields.String(metadata={"example": "/p/0193a8e2-7c4d-7000-8000-000000000001"})
+
+
 class BoardEntrySchema(Schema):
     """A resolved case as the estate sees it: never a name or phone; the household as building only."""
 
@@ -447,6 +497,7 @@ class BoardEntrySchema(Schema):
     hours_to_resolve = fields.Float(allow_none=True)
     resolution = fields.String(allow_none=True)
     satisfaction = fields.Integer(allow_none=True)
+    photos = fields.List(fields.Nested(BoardPhotoSchema), metadata={"description": "the case's published photos only"})
 
 
 class BoardSchema(Schema):

@@ -29,6 +29,7 @@ from services.requests import (
     residents,
     search,
 )
+from services.requests import photos as case_photos
 from services.requests.models import Base, DeadLetter, Inbox, Outbox
 from services.requests.schemas import (
     BoardQuerySchema,
@@ -45,6 +46,7 @@ from services.requests.schemas import (
     IncidentResolveSchema,
     IncidentUpdateCreateSchema,
     InstructionCreateSchema,
+    PhotoListSchema,
     ProposalCreateSchema,
     ProposalListQuerySchema,
     TransitionSchema,
@@ -94,12 +96,14 @@ class RequestsService:
     # --- cases ----------------------------------------------------------------------------
 
     @rpc
-    def submit_case(self, tenant: str, payload: dict, actor: str) -> dict:
+    def submit_case(self, tenant: str, payload: dict, actor: str, photos: list[dict] | None = None) -> dict:
+        """``photos``: what the gateway's ``store_photos`` returned, recorded with the case in one transaction."""
         with self.db.read() as session:
             codes = categories.active_codes(session, tenant)
         data = load_case(payload, codes)
+        records = validated(PhotoListSchema(), {"photos": photos})["photos"] if photos else None
         with self.db.transaction() as session:
-            return cases.submit(session, self.db.emit, tenant, data, actor)
+            return cases.submit(session, self.db.emit, tenant, data, actor, photos=records)
 
     @rpc
     def get_case(self, tenant: str, case_id: str) -> dict:
@@ -171,6 +175,45 @@ class RequestsService:
         """One case of this phone with its public comments; another phone's case is not found."""
         with self.db.read() as session:
             return residents.reporter_case(session, phone, case_id, utcnow())
+
+    # --- photos (the bytes are in the gateway's photo storage; here their records) ----------
+
+    @rpc
+    def attach_photos(self, tenant: str, case_id: str, photos: list[dict], actor: str) -> list[dict]:
+        """Record stored photos on a case: 422 for more than 3 at once, 409 beyond 3 in all."""
+        records = validated(PhotoListSchema(), {"photos": photos})["photos"]
+        with self.db.transaction() as session:
+            case = cases.case_of(session, tenant, case_id, lock=True)
+            return case_photos.attach(session, case, records, actor)
+
+    @rpc
+    def list_photos(self, tenant: str, case_id: str) -> list[dict]:
+        with self.db.read() as session:
+            return [case_photos.to_dict(photo) for photo in cases.case_of(session, tenant, case_id).photos]
+
+    @rpc
+    def photo_of(self, tenant: str, case_id: str, photo_id: str) -> dict:
+        """One photo with its storage key (for the gateway to fetch the bytes)."""
+        with self.db.read() as session:
+            return case_photos.stored(case_photos.photo_of(cases.case_of(session, tenant, case_id), photo_id))
+
+    @rpc
+    def publish_photo(self, tenant: str, case_id: str, photo_id: str, actor: str) -> dict:
+        with self.db.transaction() as session:
+            case = cases.case_of(session, tenant, case_id, lock=True)
+            return case_photos.set_published(session, case, photo_id, True, actor)
+
+    @rpc
+    def unpublish_photo(self, tenant: str, case_id: str, photo_id: str, actor: str) -> dict:
+        with self.db.transaction() as session:
+            case = cases.case_of(session, tenant, case_id, lock=True)
+            return case_photos.set_published(session, case, photo_id, False, actor)
+
+    @rpc
+    def published_photo(self, photo_id: str) -> dict:
+        """A published photo of any tenant (the public ``/p/<photo_id>``); NotFound for any other."""
+        with self.db.read() as session:
+            return case_photos.published(session, photo_id)
 
     # --- the community party branch supervisor (read-only over the community's tenants) ---
 

@@ -7,6 +7,16 @@ import pytest
 from services.common.testing import wait_for
 
 
+def tiny_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 0, 0)).save(out, "PNG")
+    return out.getvalue()
+
+
 @pytest.fixture(scope="package")
 def victim(platform):
     """A tenant with one of everything: the ids another tenant will try."""
@@ -26,6 +36,13 @@ def victim(platform):
         "service_request_id": case["id"],
         "service_code": "repair",
     }
+    photo = company.lx.http.post(
+        company.lx.base_url + f"/api/v1/cases/{case['id']}/photos",
+        files=[("photo", ("door.png", tiny_png(), "image/png"))],
+        headers=company.headers,
+        timeout=15,
+    )
+    company.ids["photo_id"] = photo.json()["data"][0]["id"]
     incident = company.post(
         "/api/v1/incidents",
         {"estate_id": company.estate_id, "kind": "water_outage", "title": "停水", "description": "抢修"},
