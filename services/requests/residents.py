@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from services.common.errors import NotFound
 from services.common.pages import page
 from services.requests import cases, categories, comments
+from services.requests import photos as case_photos
 from services.requests.models import Case, Estate
 
 
@@ -57,10 +58,11 @@ def reporter_cases(session: Session, phone: str, query: dict, now: datetime) -> 
 
 
 def reporter_case(session: Session, phone: str, case_id: str, now: datetime) -> dict:
-    """One case of the phone with its public comments; 404 for any other phone's case."""
+    """One case of the phone with its public comments and its photos; 404 for any other phone's case."""
     case = session.get(Case, case_id)
     if case is None or case.reporter_phone != phone:
         raise NotFound(f"case {case_id} not found")
     estates, labels = _names(session, [case])
     public = comments.list_comments(session, [case.tenant], case.id, "public")
-    return _view(case, estates, labels, now) | {"comments": public}
+    photos = [case_photos.to_dict(photo)["id"] for photo in case.photos]
+    return _view(case, estates, labels, now) | {"comments": public, "photo_ids": photos}

@@ -300,3 +300,41 @@ def test_activities_one_sign_up_per_household_a_waiting_place_and_cancel(platfor
     assert first.post(mine.group(1)).status_code == 303
     promoted = next_door.get(f"/e/{company.estate_id}/activities{week}").text
     assert "已报名" in promoted and "候补第" not in promoted
+
+
+def jpeg(color=(200, 60, 40)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), color).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_a_report_with_photos_keeps_them_and_only_i_see_them(platform, company):
+    resident, stranger = Resident(platform, phone()), Resident(platform, phone())
+    form = resident.get(f"/e/{company.estate_id}/report").text
+    assert 'enctype="multipart/form-data"' in form and 'type="file"' in form
+    fields = {"category": "repair", "title": "墙皮脱落", "description": "客厅墙皮大面积脱落", "household": "3-2-501"}
+    files = [("photo", ("wall.jpg", jpeg(), "image/jpeg")), ("photo", ("wall2.jpg", jpeg((9, 9, 9)), "image/jpeg"))]
+    sent = resident.post(f"/e/{company.estate_id}/report", fields, files=files)
+    assert sent.status_code == 303, sent.text
+    case_id = sent.headers["Location"].rsplit("/", 1)[1]
+    assert len(company.get(f"/api/v1/cases/{case_id}/photos").json()["data"]) == 2
+    page = resident.get(f"/me/cases/{case_id}").text
+    srcs = re.findall(r'<img src="(/me/cases/[^"]+/photos/[^"]+)"', page)
+    assert len(srcs) == 2
+    image = resident.get(srcs[0])
+    assert image.status_code == 200 and image.headers["Content-Type"] == "image/jpeg"
+    assert image.headers["Cache-Control"] == "private, no-store"
+    assert stranger.get(srcs[0]).status_code == 404
+    assert anonymous(platform, srcs[0]).status_code == 303
+
+    four = [("photo", (f"p{n}.jpg", jpeg(), "image/jpeg")) for n in range(4)]
+    too_many = resident.post(f"/e/{company.estate_id}/report", fields | {"title": "四张照片"}, files=four)
+    assert too_many.status_code == 422 and "最多 3 张照片" in too_many.text and 'value="四张照片"' in too_many.text
+    fake = [("photo", ("evil.jpg", b"<?php echo 1; ?>", "image/jpeg"))]
+    refused = resident.post(f"/e/{company.estate_id}/report", fields | {"title": "假照片"}, files=fake)
+    assert refused.status_code == 422 and "evil.jpg" in refused.text
+    assert len(cases_of(platform, resident.phone)) == 1

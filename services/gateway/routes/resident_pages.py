@@ -23,6 +23,8 @@ from services.gateway import households, resident_views, sessions
 from services.gateway.apidoc import Param, Route, path_id
 from services.gateway.http import endpoint
 from services.gateway.people import PeopleRoutes, person_page, see_other
+from services.gateway.routes.photos import PhotoRoutes
+from services.gateway.uploads import FIELD as PHOTO_FIELD
 from services.requests.schemas import CaseCreateSchema
 
 REPORT_FIELDS = ("category", "title", "description", "household", "name")
@@ -50,7 +52,7 @@ def flat_errors(errors: dict) -> dict[str, str]:
     return flat
 
 
-class ResidentPages(PeopleRoutes):
+class ResidentPages(PeopleRoutes, PhotoRoutes):
     # --- the seams: the estate, my households -------------------------------------------
 
     def _estate(self, estate_id: str) -> dict | None:
@@ -106,7 +108,7 @@ class ResidentPages(PeopleRoutes):
             return self._missing(person, "小区")
         return self._report_form(person, estate, {})
 
-    @endpoint("POST", "/e/<string:estate_id>/report")
+    @endpoint("POST", "/e/<string:estate_id>/report", body_limit="MAX_UPLOAD_BODY_BYTES")
     def report(self, request: Request, estate_id: str) -> Response:
         person = self._require_person(request)
         self._check_csrf(request, person)
@@ -132,8 +134,13 @@ class ResidentPages(PeopleRoutes):
             errors["household"] = register_error
         if errors:
             return self._report_form(person, estate, form, errors, 422)
+        actor = f"resident:{person.person_id}"
         try:
-            case = self._call("requests", "submit_case", estate["tenant"], payload, f"resident:{person.person_id}")
+            records = self.store_photos(estate["tenant"], request.files.getlist(PHOTO_FIELD))
+        except ValidationFailed as exc:
+            return self._report_form(person, estate, form, flat_errors(exc.errors), 422)
+        try:
+            case = self.record_photos(records, "submit_case", estate["tenant"], payload, actor, records)
         except ValidationFailed as exc:
             return self._report_form(person, estate, form, flat_errors(exc.errors), 422)
         return see_other(f"/me/cases/{case['id']}")
@@ -202,6 +209,15 @@ class ResidentPages(PeopleRoutes):
         if case is None:
             return self._missing(person, "诉求")
         return self._case_page(person, case)
+
+    @endpoint("GET", "/me/cases/<string:case_id>/photos/<string:photo_id>")
+    def my_photo(self, request: Request, case_id: str, photo_id: str) -> Response:
+        """A photo of my own case (published or not); any other is not found."""
+        person = self._require_person(request)
+        case = self._my_case(person, case_id)
+        if case is None or photo_id not in case["photo_ids"]:
+            return self._missing(person, "照片")
+        return self._image(self._call("requests", "photo_of", case["tenant"], case_id, photo_id), "private, no-store")
 
     @endpoint("POST", "/me/cases/<string:case_id>/replies")
     def my_reply(self, request: Request, case_id: str) -> Response:
@@ -317,13 +333,15 @@ ROUTES: tuple[Route, ...] = (
           errors=(404,), **PAGE_ROUTE),
     Route("GET", "/e/{estate_id}/report", "Report a case: the form (sign-in needed)", None, params=(ESTATE,),
           errors=(303, 404), **PAGE_ROUTE),
-    Route("POST", "/e/{estate_id}/report", "Report a case (form with csrf); 303 to the case's page", None, 303,
-          params=(ESTATE,), errors=(403, 404, 422), **PAGE_ROUTE),
+    Route("POST", "/e/{estate_id}/report", "Report a case (multipart, csrf, up to 3 photos); 303 to it", None, 303,
+          params=(ESTATE,), errors=(403, 404, 413, 422), **PAGE_ROUTE),
     Route("GET", "/me", "My page: my households and links (sign-in needed)", None, errors=(303,), **PAGE_ROUTE),
     Route("GET", "/me/cases", "My cases with every company, newest first", None, params=(NEXT,), errors=(303,),
           **PAGE_ROUTE),
     Route("GET", "/me/cases/{case_id}", "My case: progress, replies, follow-up visit, survey", None,
           params=(CASE,), errors=(303, 404), **PAGE_ROUTE),
+    Route("GET", "/me/cases/{case_id}/photos/{photo_id}", "A photo of my case", None,
+          params=(CASE, path_id("photo_id")), errors=(303, 404), auth=False, content="image/jpeg", tag="residents"),
     Route("POST", "/me/cases/{case_id}/replies", "Reply on my case (form with csrf); 303 back", None, 303,
           params=(CASE,), errors=(403, 404, 422), **PAGE_ROUTE),
     Route("GET", "/me/inbox", "My inbox with every company", None, params=(NEXT,), errors=(303,), **PAGE_ROUTE),
