@@ -15,6 +15,7 @@ from services.gateway.apidoc import ProblemSchema, Route
 from services.gateway.routes import (
     cases,
     community,
+    households,
     keys,
     notifications,
     open311,
@@ -32,6 +33,7 @@ ROUTES: tuple[Route, ...] = (
     *keys.ROUTES,
     *open311.ROUTES,
     *community.ROUTES,
+    *households.ROUTES,
     *operations.ROUTES,
     *static.ROUTES,
 )

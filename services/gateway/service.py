@@ -7,8 +7,10 @@ RPC with the caller's tenant. Another tenant's id is simply not found. The route
 
 from __future__ import annotations
 
+from services.gateway.residents import ResidentActions
 from services.gateway.routes.cases import CaseRoutes
 from services.gateway.routes.community import CommunityRoutes
+from services.gateway.routes.households import HouseholdRoutes
 from services.gateway.routes.keys import KeyRoutes
 from services.gateway.routes.notifications import NotificationRoutes
 from services.gateway.routes.open311 import Open311Routes
@@ -26,6 +28,8 @@ class GatewayService(
     KeyRoutes,
     Open311Routes,
     CommunityRoutes,
+    HouseholdRoutes,
+    ResidentActions,
     OperationRoutes,
     StaticRoutes,
 ):
