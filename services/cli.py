@@ -1,4 +1,4 @@
-"""``lianxin``: the operator's command line (tenants, migrations, topology, dead letters, run)."""
+"""``lianxin``: the operator's command line (tenants, migrations, topology, dead letters, households, run)."""
 
 from __future__ import annotations
 
@@ -236,6 +236,55 @@ def cmd_contacts_import(args: argparse.Namespace) -> int:
     return 0 if not report["rejected"] else 1
 
 
+def _community_estates(community: str) -> dict[str, str]:
+    """estate id → tenant id for the community's companies (what the gateway asks the requests service)."""
+    from sqlalchemy import select
+
+    from services.gateway.models import Tenant
+    from services.requests import cases
+
+    with store("gateway").read() as session:
+        tenant_ids = sorted(session.scalars(select(Tenant.id).where(Tenant.community == community)))
+    if not tenant_ids:
+        raise SystemExit(f"no community named {community!r}")
+    with store("requests").read() as session:
+        return {estate["id"]: tenant for tenant in tenant_ids for estate in cases.list_estates(session, tenant)}
+
+
+def cmd_households_import(args: argparse.Namespace) -> int:
+    from services.common.db import utcnow
+    from services.common.errors import ValidationFailed
+    from services.gateway import register
+
+    estates = _community_estates(args.community)
+    with open(args.file, encoding="utf-8-sig") as file:
+        text = file.read()
+    try:
+        rows = register.rows_from_csv(text)
+        with store("gateway").transaction() as session:
+            report = register.import_rows(session, args.community, rows, estates, "cli", utcnow())
+    except ValidationFailed as exc:
+        print(json.dumps({"detail": exc.detail, "errors": exc.errors}, ensure_ascii=False), file=sys.stderr)
+        return 1
+    summary = {k: report[k] for k in ("received", "created", "confirmed", "unchanged")}
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def cmd_households_list(args: argparse.Namespace) -> int:
+    from services.gateway import register
+
+    query: dict = {"limit": 100, "status": args.status}
+    with store("gateway").read() as session:
+        while True:
+            found = register.listing(session, args.community, query)
+            for row in found["data"]:
+                print(json.dumps(row, ensure_ascii=False))
+            if not found["has_more"]:
+                return 0
+            query["starting_after"] = found["data"][-1]["id"]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from services import platform
 
@@ -321,6 +370,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "json"), help="default: by the file's extension")
     p.add_argument("file")
     p.set_defaults(func=cmd_contacts_import)
+
+    homes = sub.add_parser("households", help="the community's household register").add_subparsers(
+        dest="action", required=True
+    )
+    p = homes.add_parser("import", help="confirm the households of a CSV (estate_id,household,phone): all or none")
+    p.add_argument("community", help="the community's name, e.g. 政通路社区")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_households_import)
+    p = homes.add_parser("list", help="the community's register and claims, newest first (JSON lines)")
+    p.add_argument("community")
+    p.add_argument("--status", choices=("pending", "confirmed", "rejected"), default=None)
+    p.set_defaults(func=cmd_households_list)
 
     sub.add_parser("run", help="run the whole platform locally (what `make run` does)").set_defaults(func=cmd_run)
     return root

@@ -166,18 +166,22 @@ def company_in(platform, community: str, name: str) -> Api:
     return api
 
 
-def closed_and_rated(platform, api: Api, n: int, score: int, phone_base: int) -> None:
+def closed_and_rated(platform, api: Api, n: int, score: int, phone_base: int, community: str) -> None:
+    """``n`` closed cases, each rated ``score`` by its reporter, whom the community confirmed in the household."""
     from services.common.testing import wait_for
     from tests.integration.test_closed_loop import survey_link
+    from tests.residents import confirm, sign_in
 
     for i in range(n):
-        phone = f"139{phone_base + i:08d}"
-        case = api.case(api.estate_id, phone=phone)
+        phone, household = f"139{phone_base + i:08d}", f"{i + 1}-1-101"
+        confirm(platform, community, api.tenant_id, api.estate_id, (household, phone))
+        case = api.case(api.estate_id, phone=phone, household=household)
         api.close(case["id"])
         link = wait_for(lambda phone=phone: survey_link(platform, api.tenant_id, "+86" + phone), timeout=30)
-        answer = {"score": str(score), "solved": "yes"}
-        resident = {"User-Agent": f"resident-phone-{phone}"}  # each resident answers from their own phone
-        assert platform.http.post(link, data=answer, headers=resident).status_code == 200
+        resident = sign_in(platform, phone)  # signed in, so the answer counts in the league
+        answer = {"score": str(score), "solved": "yes", "csrf": resident.csrf}
+        headers = {"User-Agent": f"resident-phone-{phone}"}  # each resident answers from their own phone
+        assert platform.http.post(link, data=answer, headers=headers, cookies=resident.cookies).status_code == 200
 
 
 @pytest.fixture(scope="session")
@@ -191,9 +195,9 @@ def community_world(platform):
     good = company_in(platform, name, f"好物业{uuid.uuid4().hex[:4]}")
     fair = company_in(platform, name, f"中物业{uuid.uuid4().hex[:4]}")
     small = company_in(platform, name, f"小物业{uuid.uuid4().hex[:4]}")
-    closed_and_rated(platform, good, 5, 5, 71_000)
-    closed_and_rated(platform, fair, 5, 3, 72_000)
-    closed_and_rated(platform, small, 2, 5, 73_000)
+    closed_and_rated(platform, good, 5, 5, 71_000, name)
+    closed_and_rated(platform, fair, 5, 3, 72_000, name)
+    closed_and_rated(platform, small, 2, 5, 73_000, name)
     open_case = small.case(small.estate_id, phone="13900074000")
     with platform.store("gateway").transaction() as session:
         branch = tenants.create_tenant(session, f"{name}党委", name)

@@ -81,6 +81,12 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/community/cases"): SUPERVISION,
     ("GET", "/api/v1/community/cases/{case_id}"): SUPERVISION,
     ("POST", "/api/v1/community/cases/{case_id}/instructions"): SUPERVISION,
+    # The community's household register (services/gateway/routes/households.py).
+    ("POST", "/api/v1/community/households/imports"): SUPERVISION,
+    ("GET", "/api/v1/community/households"): SUPERVISION,
+    ("GET", "/api/v1/community/household-claims"): SUPERVISION,
+    ("POST", "/api/v1/community/household-claims/{claim_id}/confirm"): SUPERVISION,
+    ("POST", "/api/v1/community/household-claims/{claim_id}/reject"): SUPERVISION,
     ("POST", "/api/v1/incidents"): COMPANY,
     ("GET", "/api/v1/incidents"): COMPANY,
     ("GET", "/api/v1/incidents/{incident_id}"): COMPANY,

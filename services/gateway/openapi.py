@@ -16,6 +16,7 @@ from services.gateway.apidoc import ProblemSchema, Route
 from services.gateway.routes import (
     cases,
     community,
+    households,
     keys,
     notifications,
     open311,
@@ -35,6 +36,7 @@ ROUTES: tuple[Route, ...] = (
     *keys.ROUTES,
     *open311.ROUTES,
     *community.ROUTES,
+    *households.ROUTES,
     *operations.ROUTES,
     *resident_pages.ROUTES,
     *static.ROUTES,

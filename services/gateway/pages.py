@@ -34,13 +34,19 @@ MESSAGES = {
 }
 
 
-def survey_page(state: str, survey: dict | None = None, errors: dict | None = None) -> str:
-    """``state`` is form, or one of MESSAGES' keys."""
+def survey_page(state: str, survey: dict | None = None, errors: dict | None = None, csrf: str | None = None) -> str:
+    """``state`` is form, or one of MESSAGES' keys; ``csrf`` when the browser is signed in (see residents.csrf_ok)."""
     heading, message = MESSAGES.get(state, ("满意度评价", ""))
     if state == "form":
         heading = "满意度评价"
     return ENV.get_template("survey.html").render(
-        state=state, survey=survey or {}, heading=heading, message=message, errors=errors or {}, labels=LABELS
+        state=state,
+        survey=survey or {},
+        heading=heading,
+        message=message,
+        errors=errors or {},
+        labels=LABELS,
+        csrf=csrf,
     )
 
 

@@ -8,8 +8,10 @@ RPC with the caller's tenant. Another tenant's id is simply not found. The route
 from __future__ import annotations
 
 from services.gateway.people import PeopleRoutes
+from services.gateway.residents import ResidentActions
 from services.gateway.routes.cases import CaseRoutes
 from services.gateway.routes.community import CommunityRoutes
+from services.gateway.routes.households import HouseholdRoutes
 from services.gateway.routes.keys import KeyRoutes
 from services.gateway.routes.notifications import NotificationRoutes
 from services.gateway.routes.open311 import Open311Routes
@@ -30,6 +32,8 @@ class GatewayService(
     Open311Routes,
     CommunityRoutes,
     ResidentPages,
+    HouseholdRoutes,
+    ResidentActions,
     OperationRoutes,
     StaticRoutes,
     PeopleRoutes,

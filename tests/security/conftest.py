@@ -110,6 +110,12 @@ def victim(platform):
         "webhook_id": webhook.json()["id"],
         "message_id": message["id"],
     }
+    from tests.residents import claim
+
+    # A resident's claim in the victim's community (政通路社区), for its party branch to decide.
+    company.ids["claim_id"] = claim(
+        platform, "政通路社区", company.tenant_id, company.estate_id, "1-1-102", "13912349009"
+    )["id"]
     with platform.store("gateway").transaction() as session:
         from services.gateway import tenants
 

@@ -23,6 +23,7 @@ from services.gateway import households, resident_views, sessions
 from services.gateway.apidoc import Param, Route, path_id
 from services.gateway.http import endpoint
 from services.gateway.people import PeopleRoutes, person_page, see_other
+from services.gateway.residents import ResidentActions
 from services.gateway.routes.photos import PhotoRoutes
 from services.gateway.uploads import FIELD as PHOTO_FIELD
 from services.requests.schemas import CaseCreateSchema
@@ -52,7 +53,7 @@ def flat_errors(errors: dict) -> dict[str, str]:
     return flat
 
 
-class ResidentPages(PeopleRoutes, PhotoRoutes):
+class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
     # --- the seams: the estate, my households -------------------------------------------
 
     def _estate(self, estate_id: str) -> dict | None:
