@@ -338,3 +338,94 @@ def test_a_report_with_photos_keeps_them_and_only_i_see_them(platform, company):
     refused = resident.post(f"/e/{company.estate_id}/report", fields | {"title": "假照片"}, files=fake)
     assert refused.status_code == 422 and "evil.jpg" in refused.text
     assert len(cases_of(platform, resident.phone)) == 1
+
+
+def proposal(company, **fields) -> dict:
+    body = {
+        "estate_id": company.estate_id,
+        "title": "在地下车库安装电动车充电桩",
+        "description": "物业提议在B1层安装20个充电桩，费用由使用者分摊。",
+        "closes_at": (utcnow() + timedelta(days=7)).isoformat() + "Z",
+    } | fields
+    created = company.post("/api/v1/proposals", body)
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+def test_two_phones_of_one_household_vote_once_between_them(platform, company):
+    question = proposal(company)
+    first, spouse, outsider = Resident(platform, phone()), Resident(platform, phone()), Resident(platform, phone())
+    confirm(platform, company, first.phone, "3-2-501")
+    confirm(platform, company, spouse.phone, "3-2-501")
+    listed = first.get(f"/e/{company.estate_id}/proposals")
+    assert listed.status_code == 200 and "充电桩" in listed.text and "投票中" in listed.text
+    path = f"/e/{company.estate_id}/proposals/{question['id']}"
+    page = first.get(path)
+    assert page.status_code == 200 and "代表住户 3-2-501" in page.text and "表决结果" not in page.text
+
+    assert first.post(f"{path}/vote", {"choice": "support"}, csrf=False).status_code == 403
+    voted = first.post(f"{path}/vote", {"choice": "support"})
+    assert voted.status_code == 303 and voted.headers["Location"] == f"{path}?done=vote"
+    assert "投票成功" in first.get(voted.headers["Location"]).text
+    second = spouse.post(f"{path}/vote", {"choice": "oppose"})
+    assert second.status_code == 409 and "本户已投票" in second.text
+    tally = company.get(f"/api/v1/proposals/{question['id']}").json()["tally"]
+    assert tally == {"support": 1, "oppose": 0, "abstain": 0}
+
+    refused = outsider.post(f"{path}/vote", {"choice": "oppose"})
+    assert refused.status_code == 403 and "社区确认" in refused.text
+    assert first.post(f"{path}/vote", {}).status_code in (409, 422)
+    assert first.get(f"/e/{company.estate_id}/proposals/made-up").status_code == 404
+    assert anonymous(platform, path).status_code == 303
+
+
+def test_the_tally_shows_once_the_vote_has_closed(platform, company):
+    from sqlalchemy import update
+
+    from services.requests.models import Proposal
+
+    question = proposal(company, title="更换小区大门门禁")
+    resident = Resident(platform, phone())
+    confirm(platform, company, resident.phone, "5-1-101")
+    assert (
+        resident.post(f"/e/{company.estate_id}/proposals/{question['id']}/vote", {"choice": "support"}).status_code
+        == 303
+    )
+    store = platform.store("requests")
+    try:
+        with store.transaction() as session:
+            session.execute(
+                update(Proposal)
+                .where(Proposal.id == question["id"])
+                .values(status="closed", outcome="passed", support=1, oppose=0, abstain=0, closed_at=utcnow())
+            )
+    finally:
+        store.engine.dispose()
+    page = resident.get(f"/e/{company.estate_id}/proposals/{question['id']}").text
+    assert "表决结果：通过" in page and "赞成" in page and 'name="choice"' not in page
+
+
+def test_i_rate_my_closed_case_on_its_page_once(platform, company):
+    from services.common.testing import wait_for
+
+    resident = Resident(platform, phone())
+    confirm(platform, company, resident.phone, "3-2-501")
+    sent = report(resident, company.estate_id, title="单元门禁坏了")
+    case_id = sent.headers["Location"].rsplit("/", 1)[1]
+    assert 'id="survey"' not in resident.get(f"/me/cases/{case_id}").text  # nothing to rate yet
+    company.close(case_id)
+    page = wait_for(lambda: (r := resident.get(f"/me/cases/{case_id}")) and 'id="survey"' in r.text and r, 30)
+    assert 'action="/me/cases/' + case_id + '/survey"' in page.text and "/s/" not in page.text
+    assert page.text.count('class="reached"') == 6
+    survey = f"/me/cases/{case_id}/survey"
+    assert resident.post(survey, {"score": "5"}, csrf=False).status_code == 403
+    bad = resident.post(survey, {"score": "9"})
+    assert bad.status_code == 422 and "总体满意度" in bad.text
+    done = resident.post(survey, {"score": "5", "solved": "true", "comment": "很及时"})
+    assert done.status_code == 303, done.text
+    after = resident.get(done.headers["Location"]).text
+    assert "感谢您的评价" in after and "已评价" in after and 'name="score"' not in after
+    again = resident.post(survey, {"score": "1"})
+    assert again.status_code == 409 and "已评价" in again.text
+    stranger = Resident(platform, phone())
+    assert stranger.post(survey, {"score": "1"}).status_code == 404

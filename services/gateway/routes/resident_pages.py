@@ -18,13 +18,16 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from services.common.errors import Conflict, NotFound, ValidationFailed
+from services.common.errors import Conflict, Gone, NotFound, ValidationFailed
 from services.gateway import households, resident_views, sessions
 from services.gateway.apidoc import Param, Route, path_id
+from services.gateway.authorization import Forbidden
 from services.gateway.http import endpoint
+from services.gateway.pages import LABELS
 from services.gateway.people import PeopleRoutes, person_page, see_other
 from services.gateway.residents import ResidentActions
 from services.gateway.routes.photos import PhotoRoutes
+from services.gateway.routes.surveys import fingerprint, form_answer
 from services.gateway.uploads import FIELD as PHOTO_FIELD
 from services.requests.schemas import CaseCreateSchema
 
@@ -32,6 +35,8 @@ REPORT_FIELDS = ("category", "title", "description", "household", "name")
 #: How a resident who gives no name is addressed on the case (the register holds no names).
 DEFAULT_NAME = "业主"
 NOT_IN_REGISTER = "本小区住户名册中没有这一户，请核对 楼-单元-房号"
+#: What a page says after a form went through (``?done=…`` on the redirect).
+NOTICES = {"survey": "感谢您的评价！", "vote": "投票成功，感谢参与。"}
 
 
 def zh(messages: list[str] | str) -> str:
@@ -196,11 +201,16 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
 
     def _case_page(self, person: sessions.SignedIn, case: dict, status: int = 200, **context: Any) -> Response:
         visits = self._call("volunteers", "visits_for_case", case["tenant"], case["id"])
+        try:
+            survey = self._resident_survey(case["tenant"], case["id"])
+        except NotFound:
+            survey = None  # none issued yet (or still inside the company's link delay)
         return person_page(
             "resident_case.html", person, status, case=case, card=resident_views.case_card(case),
             steps=resident_views.timeline(case["history"]), replies=resident_views.replies(case["comments"]),
             visit=resident_views.visit_state(visits), reply_error=context.pop("reply_error", ""),
-            reply=context.pop("reply", ""), **context,
+            reply=context.pop("reply", ""), survey=survey, survey_errors=context.pop("survey_errors", {}),
+            labels=LABELS, notice=context.pop("notice", NOTICES.get(context.pop("done", ""), "")), **context,
         )  # fmt: skip
 
     @endpoint("GET", "/me/cases/<string:case_id>")
@@ -209,7 +219,7 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
         case = self._my_case(person, case_id)
         if case is None:
             return self._missing(person, "诉求")
-        return self._case_page(person, case)
+        return self._case_page(person, case, done=request.args.get("done", ""))
 
     @endpoint("GET", "/me/cases/<string:case_id>/photos/<string:photo_id>")
     def my_photo(self, request: Request, case_id: str, photo_id: str) -> Response:
@@ -235,6 +245,28 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
             return self._case_page(person, case, 422, reply_error=error, reply=body["body"])
         return see_other(f"/me/cases/{case_id}#replies")
 
+    @endpoint("POST", "/me/cases/<string:case_id>/survey")
+    def my_survey(self, request: Request, case_id: str) -> Response:
+        """Rate my closed case here, signed in: the answer counts as verified when the community
+        confirmed me in its household (h3's ``answer_for_case``); once only."""
+        person = self._require_person(request)
+        self._check_csrf(request, person)
+        case = self._my_case(person, case_id)
+        if case is None:
+            return self._missing(person, "诉求")
+        payload = {key: value for key, value in form_answer(request).items() if key != "csrf"}
+        try:
+            self._answer_for_case_as(person, case["tenant"], case_id, payload, fingerprint(request))
+        except NotFound:
+            return self._missing(person, "问卷")
+        except Conflict:
+            return self._case_page(person, case, 409, notice="您已评价过这件事，感谢反馈。")
+        except Gone as exc:
+            return self._case_page(person, case, 410, notice=zh(exc.detail))
+        except ValidationFailed as exc:
+            return self._case_page(person, case, 422, survey_errors=flat_errors(exc.errors))
+        return see_other(f"/me/cases/{case_id}?done=survey")
+
     @endpoint("GET", "/me/inbox")
     def my_inbox(self, request: Request) -> Response:
         person = self._require_person(request)
@@ -249,6 +281,73 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
         ]
         more = found["data"][-1]["id"] if found["has_more"] else None
         return person_page("resident_inbox.html", person, messages=messages, more=more)
+
+    # --- owners' proposals (让业主议事) ----------------------------------------------------
+
+    @endpoint("GET", "/e/<string:estate_id>/proposals")
+    def proposals_page(self, request: Request, estate_id: str) -> Response:
+        person = self._require_person(request)
+        estate = self._estate(estate_id)
+        if estate is None:
+            return self._missing(person, "小区")
+        found = self._call("requests", "list_proposals", estate["tenant"], {"estate_id": estate_id, "limit": 50})
+        items = [resident_views.proposal_item(p) for p in found["data"]]
+        return person_page("resident_proposals.html", person, estate=estate, proposals=items)
+
+    def _proposal(self, estate: dict, proposal_id: str) -> dict | None:
+        """The proposal if it is this estate's (another estate's, or a made-up id: None)."""
+        try:
+            proposal = self._call("requests", "get_proposal", estate["tenant"], proposal_id)
+        except (NotFound, ValidationFailed):
+            return None
+        return proposal if proposal["estate_id"] == estate["id"] else None
+
+    def _proposal_page(
+        self, person: sessions.SignedIn, estate: dict, proposal: dict, status: int = 200, notice: str = "",
+        error: str = "",
+    ) -> Response:  # fmt: skip
+        mine = self._mine(person, estate["id"])
+        return person_page(
+            "resident_proposal.html", person, status, estate=estate, proposal=resident_views.proposal_item(proposal),
+            mine=mine, notice=notice, error=error, choices=resident_views.CHOICE,
+        )  # fmt: skip
+
+    @endpoint("GET", "/e/<string:estate_id>/proposals/<string:proposal_id>")
+    def proposal_page(self, request: Request, estate_id: str, proposal_id: str) -> Response:
+        person = self._require_person(request)
+        estate = self._estate(estate_id)
+        proposal = self._proposal(estate, proposal_id) if estate else None
+        if proposal is None:
+            return self._missing(person, "议题")
+        return self._proposal_page(person, estate, proposal, notice=NOTICES.get(request.args.get("done", ""), ""))
+
+    @endpoint("POST", "/e/<string:estate_id>/proposals/<string:proposal_id>/vote")
+    def proposal_vote(self, request: Request, estate_id: str, proposal_id: str) -> Response:
+        """One vote per household, for a household the register confirmed for me (h3's helper):
+        a second phone of the household gets 409 本户已投票 and the first vote stands."""
+        person = self._require_person(request)
+        self._check_csrf(request, person)
+        estate = self._estate(estate_id)
+        proposal = self._proposal(estate, proposal_id) if estate else None
+        if proposal is None:
+            return self._missing(person, "议题")
+        choice = request.form.get("choice") or None
+        household = request.form.get("household") or None
+        try:
+            self._vote_as_resident(person, estate["tenant"], proposal_id, choice, household)
+        except Forbidden:
+            return self._proposal_page(
+                person, estate, proposal, 403, error="投票以户为单位：请先由社区确认您的住户身份。"
+            )
+        except Conflict as exc:
+            closed = "closed" in exc.detail
+            message = "投票已结束。" if closed else "本户已投票，每户只能投一票。"
+            return self._proposal_page(person, estate, proposal, 409, error=message)
+        except ValidationFailed as exc:
+            errors = flat_errors(exc.errors)
+            message = "请选择赞成、反对或弃权。" if "choice" in errors else "；".join(errors.values())
+            return self._proposal_page(person, estate, proposal, 422, error=message)
+        return see_other(f"/e/{estate_id}/proposals/{proposal_id}?done=vote")
 
     # --- activities ------------------------------------------------------------------------
 
@@ -343,9 +442,17 @@ ROUTES: tuple[Route, ...] = (
           params=(CASE,), errors=(303, 404), **PAGE_ROUTE),
     Route("GET", "/me/cases/{case_id}/photos/{photo_id}", "A photo of my case", None,
           params=(CASE, path_id("photo_id")), errors=(303, 404), auth=False, content="image/jpeg", tag="residents"),
+    Route("POST", "/me/cases/{case_id}/survey", "Rate my closed case (form with csrf), once", None, 303,
+          params=(CASE,), errors=(403, 404, 409, 410, 422), **PAGE_ROUTE),
     Route("POST", "/me/cases/{case_id}/replies", "Reply on my case (form with csrf); 303 back", None, 303,
           params=(CASE,), errors=(403, 404, 422), **PAGE_ROUTE),
     Route("GET", "/me/inbox", "My inbox with every company", None, params=(NEXT,), errors=(303,), **PAGE_ROUTE),
+    Route("GET", "/e/{estate_id}/proposals", "The estate's owners' proposals", None, params=(ESTATE,),
+          errors=(303, 404), **PAGE_ROUTE),
+    Route("GET", "/e/{estate_id}/proposals/{proposal_id}", "A proposal: vote while open, the result once closed",
+          None, params=(ESTATE, path_id("proposal_id")), errors=(303, 404), **PAGE_ROUTE),
+    Route("POST", "/e/{estate_id}/proposals/{proposal_id}/vote", "Vote for my household (form with csrf), once",
+          None, 303, params=(ESTATE, path_id("proposal_id")), errors=(403, 404, 409, 422), **PAGE_ROUTE),
     Route("GET", "/e/{estate_id}/activities", "The estate's activities this week, my sign-ups", None,
           params=(ESTATE, Param("week_of", "query", "any date of the week (YYYY-MM-DD)")), errors=(303, 404),
           **PAGE_ROUTE),
