@@ -184,6 +184,37 @@ def cmd_cases_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_estate_qr(args: argparse.Namespace) -> int:
+    """The estate's poster (.svg or .png by the file's suffix) with its QR code to ``/e/<estate_id>``."""
+    from services.common.config import public_base_url
+    from services.gateway import qr
+    from services.requests.models import Estate
+
+    with store("requests").read() as session:
+        estate = session.get(Estate, args.estate_id)
+        name = estate.name if estate is not None else None
+    if name is None:
+        print(f"no estate {args.estate_id}", file=sys.stderr)
+        return 1
+    out = args.out or f"estate-{args.estate_id}.svg"
+    url = qr.estate_url(public_base_url(), args.estate_id)
+    if out.lower().endswith(".png"):
+        try:
+            data = qr.poster_png(url, name)
+        except qr.NoChineseFont as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    elif out.lower().endswith(".svg"):
+        data = qr.poster_svg(url, name)
+    else:
+        print("--out must end in .svg or .png", file=sys.stderr)
+        return 2
+    with open(out, "wb") as target:
+        target.write(data)
+    print(json.dumps({"estate_id": args.estate_id, "name": name, "url": url, "file": out}, ensure_ascii=False))
+    return 0
+
+
 def cmd_dlq_list(args: argparse.Namespace) -> int:
     rows = []
     for service in args.service or SERVICES:
@@ -350,6 +381,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default=None, help="file (default: standard output)")
     p.add_argument("--with-contacts", action="store_true", help="include reporters' names, phones, households")
     p.set_defaults(func=cmd_cases_export)
+
+    estate = sub.add_parser("estate", help="estates").add_subparsers(dest="action", required=True)
+    p = estate.add_parser("qr", help="a printable poster whose QR code opens <PUBLIC_BASE_URL>/e/ESTATE_ID")
+    p.add_argument("estate_id")
+    p.add_argument("--out", default=None, help="FILE.svg or FILE.png (default: estate-<id>.svg)")
+    p.set_defaults(func=cmd_estate_qr)
 
     dlq = sub.add_parser("dlq", help="the dead-letter stores").add_subparsers(dest="action", required=True)
     p = dlq.add_parser("list", help="list dead letters (JSON lines)")

@@ -98,6 +98,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/proposals/{proposal_id}"): COMPANY_AND_RESIDENT,
     ("POST", "/api/v1/proposals/{proposal_id}/votes"): COMPANY_AND_RESIDENT,
     ("GET", "/api/v1/estates/{estate_id}/board"): COMPANY_AND_RESIDENT,
+    ("GET", "/api/v1/estates/{estate_id}/qr.svg"): COMPANY,  # the poster staff print (resident pages)
     # Photos of cases (services/gateway/routes/photos.py): the company's staff only; residents
     # send theirs with the case through the resident's pages, and see published ones at /p/….
     ("GET", "/api/v1/cases/{case_id}/photos"): COMPANY,

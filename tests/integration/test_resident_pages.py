@@ -429,3 +429,42 @@ def test_i_rate_my_closed_case_on_its_page_once(platform, company):
     assert again.status_code == 409 and "已评价" in again.text
     stranger = Resident(platform, phone())
     assert stranger.post(survey, {"score": "1"}).status_code == 404
+
+
+def test_the_estates_qr_poster_from_the_command_line_and_for_staff(platform, company, second_company, tmp_path):
+    import io
+
+    import segno
+    from PIL import Image
+
+    from services import cli
+    from services.gateway import qr
+
+    with platform.with_env():
+        url = qr.estate_url(platform.base_url, company.estate_id)
+        svg_file, png_file = tmp_path / "poster.svg", tmp_path / "poster.png"
+        assert cli.main(["estate", "qr", company.estate_id, "--out", str(svg_file)]) == 0
+        assert cli.main(["estate", "qr", company.estate_id, "--out", str(png_file)]) == 0
+        assert cli.main(["estate", "qr", "no-such-estate", "--out", str(tmp_path / "x.svg")]) == 1
+        assert cli.main(["estate", "qr", company.estate_id, "--out", str(tmp_path / "x.pdf")]) == 2
+    svg = svg_file.read_text("utf-8")
+    assert "东方现代城" in svg and "扫码反映问题" in svg and url in svg
+    expected = re.search(r' d="([^"]+)"', segno.make(url, error="m").svg_inline(scale=1)).group(1)
+    assert expected in svg  # the very QR code of <PUBLIC_BASE_URL>/e/<estate_id>
+
+    poster = Image.open(png_file)
+    assert poster.format == "PNG" and poster.size == (qr.WIDTH, qr.HEIGHT)
+    raw = io.BytesIO()
+    code = segno.make(url, error="m")
+    scale = 440 // code.symbol_size(scale=1, border=4)[0]
+    code.save(raw, kind="png", scale=scale, border=4)
+    symbol = Image.open(io.BytesIO(raw.getvalue())).convert("RGB")
+    left = (qr.WIDTH - symbol.width) // 2
+    placed = poster.convert("RGB").crop((left, 150, left + symbol.width, 150 + symbol.height))
+    assert placed.tobytes() == symbol.tobytes()
+
+    served = company.get(f"/api/v1/estates/{company.estate_id}/qr.svg")
+    assert served.status_code == 200 and served.headers["Content-Type"].startswith("image/svg+xml")
+    assert "东方现代城" in served.text and f"/e/{company.estate_id}" in served.text
+    assert second_company.get(f"/api/v1/estates/{company.estate_id}/qr.svg").status_code == 404
+    assert anonymous(platform, f"/api/v1/estates/{company.estate_id}/qr.svg").status_code == 401

@@ -19,7 +19,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from services.common.errors import Conflict, Gone, NotFound, ValidationFailed
-from services.gateway import households, resident_views, sessions
+from services.gateway import households, qr, resident_views, sessions
 from services.gateway.apidoc import Param, Route, path_id
 from services.gateway.authorization import Forbidden
 from services.gateway.http import endpoint
@@ -77,6 +77,22 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
         """The households the community confirmed for this phone (of one estate, when given)."""
         with self.db.read() as session:
             return [row.household for row in households.confirmed(session, person.phone, estate_id)]
+
+    # --- the estate's QR poster, for the company's staff to print ---------------------------
+
+    @endpoint("GET", "/api/v1/estates/<string:estate_id>/qr.svg")
+    def estate_qr(self, request: Request, estate_id: str) -> Response:
+        """The poster of one of the company's own estates (another company's: 404)."""
+        tenant, _ = self._tenant(request)
+        estate = next((e for e in self._call("requests", "list_estates", tenant) if e["id"] == estate_id), None)
+        if estate is None:
+            raise NotFound(f"estate {estate_id} not found")
+        base = str(self.config.get("PUBLIC_BASE_URL") or "")
+        url = qr.estate_url(base or request.host_url, estate_id)
+        response = Response(qr.poster_svg(url, estate["name"]), mimetype="image/svg+xml")
+        response.headers["Content-Disposition"] = f'inline; filename="estate-{estate_id}.svg"'
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
     # --- the estate's page ---------------------------------------------------------------
 
@@ -429,6 +445,8 @@ PAGE_ROUTE = {"auth": False, "content": "text/html", "tag": "residents"}
 NEXT = Param("starting_after", "query", "the last id of the previous page")
 
 ROUTES: tuple[Route, ...] = (
+    Route("GET", "/api/v1/estates/{estate_id}/qr.svg", "The estate's printable QR poster (opens /e/{estate_id})",
+          None, params=(ESTATE,), errors=(404,), content="image/svg+xml", tag="estates"),
     Route("GET", "/e/{estate_id}", "The estate's page (what its QR code opens)", None, params=(ESTATE,),
           errors=(404,), **PAGE_ROUTE),
     Route("GET", "/e/{estate_id}/report", "Report a case: the form (sign-in needed)", None, params=(ESTATE,),
