@@ -320,12 +320,12 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
 
     def _proposal_page(
         self, person: sessions.SignedIn, estate: dict, proposal: dict, status: int = 200, notice: str = "",
-        error: str = "",
+        error: str = "", voted: bool = False,
     ) -> Response:  # fmt: skip
         mine = self._mine(person, estate["id"])
         return person_page(
             "resident_proposal.html", person, status, estate=estate, proposal=resident_views.proposal_item(proposal),
-            mine=mine, notice=notice, error=error, choices=resident_views.CHOICE,
+            mine=mine, notice=notice, error=error, choices=resident_views.CHOICE, voted=voted,
         )  # fmt: skip
 
     @endpoint("GET", "/e/<string:estate_id>/proposals/<string:proposal_id>")
@@ -358,7 +358,7 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
         except Conflict as exc:
             closed = "closed" in exc.detail
             message = "投票已结束。" if closed else "本户已投票，每户只能投一票。"
-            return self._proposal_page(person, estate, proposal, 409, error=message)
+            return self._proposal_page(person, estate, proposal, 409, error=message, voted=True)
         except ValidationFailed as exc:
             errors = flat_errors(exc.errors)
             message = "请选择赞成、反对或弃权。" if "choice" in errors else "；".join(errors.values())
