@@ -38,6 +38,7 @@ def issue_key(
     role: str = "company_admin",
     key: str | None = None,
     rate_limit: str | None = None,
+    label: str | None = None,
 ) -> str:
     """A new key in clear (shown once); ``rate_limit`` overrides RATE_LIMIT for this key."""
     key = key or KEY_PREFIX + secrets.token_urlsafe(24)
@@ -49,6 +50,7 @@ def issue_key(
             key_hash=hash_key(key),
             role=role,
             rate_limit=rate_limit,
+            label=label,
         )
     )
     session.flush()
@@ -102,9 +104,8 @@ def issue_app_key(session: Session, tenant_name: str, app: str, rate_limit: str 
     tenant = find_tenant(session, tenant_name)
     if tenant is None:
         raise NotFound(f"no tenant named {tenant_name!r}")
-    key = issue_key(session, tenant.id, role="resident_app", rate_limit=rate_limit)
+    key = issue_key(session, tenant.id, role="resident_app", rate_limit=rate_limit, label=app)
     record = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).one()
-    record.label = app
     return {"tenant_id": tenant.id, "app": app, "key_id": record.id, "role": "resident_app", "api_key": key}
 
 
