@@ -305,6 +305,7 @@ def test_the_board_shows_resolved_cases_without_names_or_phones(store):
                 "hours_to_resolve": 5.0,
                 "resolution": "已更换 LED 灯",
                 "satisfaction": 5,
+                "photos": [],  # none published
             }
         ],
     }
