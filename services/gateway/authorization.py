@@ -6,7 +6,13 @@ Roles of an API key:
 - ``supervisor``: the community party branch (红色物业): reads every company of its community
   through the community routes, adds instructions and escalates; changes nothing else.
 - ``resident_app``: a company's resident app acting for one resident (``Lianxin-Resident``
-  header, a mainland mobile): submits cases and reads only that resident's own.
+  header, a mainland mobile): submits cases and reads only that resident's own. It votes only
+  with its resident's sign-in token, for the household the community confirmed
+  (:mod:`services.gateway.residents`).
+
+No company key answers a survey or votes: the company is what residents rate and what owners
+vote on, and it types reporters' phones itself. Votes and ratings that count come from
+residents the community's register vouches for (:mod:`services.gateway.register`).
 
 A route missing from :data:`POLICY` is refused to every role (and a unit test fails), so a new
 endpoint cannot be open by accident.
@@ -25,6 +31,7 @@ ADMIN = frozenset({"company_admin"})
 COMPANY = frozenset({"company_admin", "company_staff"})
 COMPANY_AND_RESIDENT = COMPANY | {"resident_app"}
 SUPERVISION = frozenset({"supervisor"})
+RESIDENT_APP = frozenset({"resident_app"})
 EVERY_ROLE = frozenset(ROLES)
 
 
@@ -85,7 +92,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/proposals"): COMPANY,
     ("GET", "/api/v1/proposals"): COMPANY_AND_RESIDENT,
     ("GET", "/api/v1/proposals/{proposal_id}"): COMPANY_AND_RESIDENT,
-    ("POST", "/api/v1/proposals/{proposal_id}/votes"): COMPANY_AND_RESIDENT,
+    ("POST", "/api/v1/proposals/{proposal_id}/votes"): RESIDENT_APP,  # never a company key: see the docstring
     ("GET", "/api/v1/estates/{estate_id}/board"): COMPANY_AND_RESIDENT,
     # Volunteers, teams, visits, hours and activities (services/gateway/routes/volunteers.py).
     ("GET", "/api/v1/volunteers/{volunteer_id}"): COMPANY,

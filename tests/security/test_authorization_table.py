@@ -14,6 +14,7 @@ import pytest
 from services.gateway import tenants
 from services.gateway.authorization import POLICY, ROLES
 from tests.conftest import Api
+from tests.residents import sign_in
 from tests.security.probes import owns_an_id, send
 
 pytestmark = pytest.mark.integration
@@ -28,7 +29,10 @@ def keys(platform, victim):
     with platform.store("gateway").transaction() as session:
         for role in ROLES:
             made[role] = Api(platform, tenants.issue_key(session, victim.tenant_id, role=role))
+        app_key_id = tenants.authenticate(session, made["resident_app"].key)[1].id
+    # The resident app acts for the case's reporter, signed in through it (the community confirmed them in 1-1-101).
     made["resident_app"].headers["Lianxin-Resident"] = RESIDENT
+    made["resident_app"].headers["Lianxin-Resident-Token"] = sign_in(platform, RESIDENT, app_key_id).token
     return made
 
 
