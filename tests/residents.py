@@ -16,9 +16,14 @@ from services.gateway import register, sessions
 
 @dataclass
 class Person:
+    """A signed-in person as the gateway sees them (``sessions.SignedIn``'s fields), with the token."""
+
     phone: str
     token: str
     csrf: str
+    person_id: str
+    session_id: str
+    app_key_id: str | None = None
 
     @property
     def cookies(self) -> dict:
@@ -44,7 +49,7 @@ def sign_in(platform, phone: str, app_key_id: str | None = None) -> Person:
         person = sessions.person_for(session, e164, utcnow())
         token = sessions.start(session, person, utcnow(), app_key_id=app_key_id)
         found = sessions.resume(session, token, utcnow(), app_key_id=app_key_id)
-    return Person(e164, token, found.csrf)
+    return Person(e164, token, found.csrf, found.person_id, found.session_id, app_key_id)
 
 
 def answer(platform, link: str, score: int = 5, person: Person | None = None, user_agent: str = "resident", csrf=True):

@@ -12,7 +12,12 @@ Roles of an API key:
   then sends the resident's token as ``Lianxin-Resident-Token`` beside its key, and the
   resident's phone comes from that token alone. Without a live token every route is 401. It
   submits cases (reporter phone forced to the resident's), reads only that resident's cases
-  and inbox, and the estates, categories, board and calendar.
+  and inbox, and the estates, categories, board and calendar. It votes only for the household
+  the community confirmed for its resident (:mod:`services.gateway.residents`).
+
+No company key answers a survey or votes: the company is what residents rate and what owners
+vote on, and it types reporters' phones itself. Votes and ratings that count come from
+residents the community's register vouches for (:mod:`services.gateway.register`).
 
 People who sign in themselves in a browser (residents, volunteers) use no key at all: the
 ``lx_session`` cookie of :mod:`services.gateway.people`; their pages check it themselves.
@@ -35,6 +40,7 @@ COMPANY = frozenset({"company_admin", "company_staff"})
 RESIDENT_APP = frozenset({"resident_app"})
 COMPANY_AND_RESIDENT = COMPANY | RESIDENT_APP
 SUPERVISION = frozenset({"supervisor"})
+RESIDENT_APP = frozenset({"resident_app"})
 EVERY_ROLE = frozenset(ROLES)
 
 
@@ -96,7 +102,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/proposals"): COMPANY,
     ("GET", "/api/v1/proposals"): COMPANY_AND_RESIDENT,
     ("GET", "/api/v1/proposals/{proposal_id}"): COMPANY_AND_RESIDENT,
-    ("POST", "/api/v1/proposals/{proposal_id}/votes"): COMPANY_AND_RESIDENT,
+    ("POST", "/api/v1/proposals/{proposal_id}/votes"): RESIDENT_APP,  # never a company key: see the docstring
     ("GET", "/api/v1/estates/{estate_id}/board"): COMPANY_AND_RESIDENT,
     ("GET", "/api/v1/estates/{estate_id}/qr.svg"): COMPANY,  # the poster staff print (resident pages)
     # Photos of cases (services/gateway/routes/photos.py): the company's staff only; residents
