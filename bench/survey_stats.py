@@ -52,7 +52,7 @@ INSERT INTO surveys (
     id, tenant, case_id, estate_id, closure_event_id, status, case_title, category, assignee,
     template_version, month, respondent_name, respondent_phone, respondent_household,
     link_due_at, link_sent_at, expires_at, score, speed, attitude, quality, nps, ces, solved,
-    flagged_burst, created_at, answered_at, reopened_at
+    flagged_burst, verified, created_at, answered_at, reopened_at
 )
 SELECT
     :prefix || lpad(i::text, 20, '0'), :tenant, md5('k' || i), 'estate-' || (i %% 9),
@@ -69,7 +69,7 @@ SELECT
     CASE WHEN i <= :answers AND i %% 3 = 0 THEN (i * 37) %% 11 END,
     CASE WHEN i <= :answers AND i %% 4 = 0 THEN 1 + (i * 13) %% 7 END,
     CASE WHEN i <= :answers THEN i %% 17 <> 0 END,
-    i %% 997 = 0, ts, CASE WHEN i <= :answers THEN ts + interval '1 hour' END,
+    i %% 997 = 0, i <= :answers AND i %% 5 <> 0, ts, CASE WHEN i <= :answers THEN ts + interval '1 hour' END,
     CASE WHEN i <= :answers AND i %% 53 = 0 THEN ts + interval '1 day' END
 FROM (
     SELECT i, timestamp '2026-01-01' + (i %% 360) * interval '1 day' AS ts

@@ -1,4 +1,4 @@
-"""``lianxin``: the operator's command line (tenants, migrations, topology, dead letters, run)."""
+"""``lianxin``: the operator's command line (tenants, migrations, topology, dead letters, households, run)."""
 
 from __future__ import annotations
 
@@ -116,6 +116,36 @@ def cmd_key_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_app_key_issue(args: argparse.Namespace) -> int:
+    from services.common.errors import NotFound
+    from services.gateway import tenants
+
+    try:
+        with store("gateway").transaction() as session:
+            issued = tenants.issue_app_key(session, args.tenant, args.name, args.rate_limit)
+    except NotFound as exc:
+        print(exc.detail, file=sys.stderr)
+        return 1
+    print(json.dumps(issued, ensure_ascii=False))
+    return 0
+
+
+def cmd_app_key_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from services.gateway.models import ApiKey, Tenant
+
+    with store("gateway").read() as session:
+        rows = session.execute(
+            select(ApiKey, Tenant.name).join(Tenant, Tenant.id == ApiKey.tenant_id).where(ApiKey.role == "resident_app")
+        )
+        for key, tenant in rows:
+            revoked = key.revoked_at.isoformat() + "Z" if key.revoked_at else None
+            line = {"key_id": key.id, "app": key.label, "tenant": tenant, "prefix": key.prefix, "revoked_at": revoked}
+            print(json.dumps(line, ensure_ascii=False))
+    return 0
+
+
 def cmd_key_revoke(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
@@ -151,6 +181,37 @@ def cmd_cases_export(args: argparse.Namespace) -> int:
         with store("requests").read() as session:
             for chunk in export.to_csv(export.rows(session, tenant.id, since, args.with_contacts), args.with_contacts):
                 out.write(chunk)
+    return 0
+
+
+def cmd_estate_qr(args: argparse.Namespace) -> int:
+    """The estate's poster (.svg or .png by the file's suffix) with its QR code to ``/e/<estate_id>``."""
+    from services.common.config import public_base_url
+    from services.gateway import qr
+    from services.requests.models import Estate
+
+    with store("requests").read() as session:
+        estate = session.get(Estate, args.estate_id)
+        name = estate.name if estate is not None else None
+    if name is None:
+        print(f"no estate {args.estate_id}", file=sys.stderr)
+        return 1
+    out = args.out or f"estate-{args.estate_id}.svg"
+    url = qr.estate_url(public_base_url(), args.estate_id)
+    if out.lower().endswith(".png"):
+        try:
+            data = qr.poster_png(url, name)
+        except qr.NoChineseFont as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    elif out.lower().endswith(".svg"):
+        data = qr.poster_svg(url, name)
+    else:
+        print("--out must end in .svg or .png", file=sys.stderr)
+        return 2
+    with open(out, "wb") as target:
+        target.write(data)
+    print(json.dumps({"estate_id": args.estate_id, "name": name, "url": url, "file": out}, ensure_ascii=False))
     return 0
 
 
@@ -206,6 +267,55 @@ def cmd_contacts_import(args: argparse.Namespace) -> int:
     return 0 if not report["rejected"] else 1
 
 
+def _community_estates(community: str) -> dict[str, str]:
+    """estate id → tenant id for the community's companies (what the gateway asks the requests service)."""
+    from sqlalchemy import select
+
+    from services.gateway.models import Tenant
+    from services.requests import cases
+
+    with store("gateway").read() as session:
+        tenant_ids = sorted(session.scalars(select(Tenant.id).where(Tenant.community == community)))
+    if not tenant_ids:
+        raise SystemExit(f"no community named {community!r}")
+    with store("requests").read() as session:
+        return {estate["id"]: tenant for tenant in tenant_ids for estate in cases.list_estates(session, tenant)}
+
+
+def cmd_households_import(args: argparse.Namespace) -> int:
+    from services.common.db import utcnow
+    from services.common.errors import ValidationFailed
+    from services.gateway import register
+
+    estates = _community_estates(args.community)
+    with open(args.file, encoding="utf-8-sig") as file:
+        text = file.read()
+    try:
+        rows = register.rows_from_csv(text)
+        with store("gateway").transaction() as session:
+            report = register.import_rows(session, args.community, rows, estates, "cli", utcnow())
+    except ValidationFailed as exc:
+        print(json.dumps({"detail": exc.detail, "errors": exc.errors}, ensure_ascii=False), file=sys.stderr)
+        return 1
+    summary = {k: report[k] for k in ("received", "created", "confirmed", "unchanged")}
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def cmd_households_list(args: argparse.Namespace) -> int:
+    from services.gateway import register
+
+    query: dict = {"limit": 100, "status": args.status}
+    with store("gateway").read() as session:
+        while True:
+            found = register.listing(session, args.community, query)
+            for row in found["data"]:
+                print(json.dumps(row, ensure_ascii=False))
+            if not found["has_more"]:
+                return 0
+            query["starting_after"] = found["data"][-1]["id"]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from services import platform
 
@@ -242,13 +352,27 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_key_list)
     p = keys.add_parser("create", help="issue a key with a role (printed once)")
     p.add_argument("--tenant", required=True, help="tenant name")
-    p.add_argument("--role", required=True, choices=("company_admin", "company_staff", "supervisor", "resident_app"))
+    p.add_argument("--role", required=True, choices=("company_admin", "company_staff", "supervisor"))
     p.add_argument("--rate-limit", default=None, help="e.g. 100/second (default: RATE_LIMIT)")
     p.set_defaults(func=cmd_key_create)
     p = keys.add_parser("revoke", help="revoke a tenant's key by its prefix")
     p.add_argument("--tenant", required=True, help="tenant name")
     p.add_argument("prefix")
     p.set_defaults(func=cmd_key_revoke)
+
+    apps = sub.add_parser(
+        "app-key", help="keys of apps that act for residents who sign in through them (operator only)"
+    ).add_subparsers(dest="action", required=True)
+    p = apps.add_parser(
+        "issue", help="issue a resident_app key for an app serving a company's residents (printed once)"
+    )
+    p.add_argument("name", help="the app's name, e.g. 连心App")
+    p.add_argument("--tenant", required=True, help="the company (tenant name) whose residents the app serves")
+    p.add_argument("--rate-limit", default=None, help="e.g. 100/second (default: RATE_LIMIT)")
+    p.set_defaults(func=cmd_app_key_issue)
+    apps.add_parser("list", help="every app key (JSON lines; revoke with `key revoke`)").set_defaults(
+        func=cmd_app_key_list
+    )
 
     cases = sub.add_parser("cases", help="cases").add_subparsers(dest="action", required=True)
     p = cases.add_parser("export", help="a tenant's cases as CSV (UTF-8 with BOM, opens in Excel)")
@@ -257,6 +381,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default=None, help="file (default: standard output)")
     p.add_argument("--with-contacts", action="store_true", help="include reporters' names, phones, households")
     p.set_defaults(func=cmd_cases_export)
+
+    estate = sub.add_parser("estate", help="estates").add_subparsers(dest="action", required=True)
+    p = estate.add_parser("qr", help="a printable poster whose QR code opens <PUBLIC_BASE_URL>/e/ESTATE_ID")
+    p.add_argument("estate_id")
+    p.add_argument("--out", default=None, help="FILE.svg or FILE.png (default: estate-<id>.svg)")
+    p.set_defaults(func=cmd_estate_qr)
 
     dlq = sub.add_parser("dlq", help="the dead-letter stores").add_subparsers(dest="action", required=True)
     p = dlq.add_parser("list", help="list dead letters (JSON lines)")
@@ -277,6 +407,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "json"), help="default: by the file's extension")
     p.add_argument("file")
     p.set_defaults(func=cmd_contacts_import)
+
+    homes = sub.add_parser("households", help="the community's household register").add_subparsers(
+        dest="action", required=True
+    )
+    p = homes.add_parser("import", help="confirm the households of a CSV (estate_id,household,phone): all or none")
+    p.add_argument("community", help="the community's name, e.g. 政通路社区")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_households_import)
+    p = homes.add_parser("list", help="the community's register and claims, newest first (JSON lines)")
+    p.add_argument("community")
+    p.add_argument("--status", choices=("pending", "confirmed", "rejected"), default=None)
+    p.set_defaults(func=cmd_households_list)
 
     sub.add_parser("run", help="run the whole platform locally (what `make run` does)").set_defaults(func=cmd_run)
     return root

@@ -5,7 +5,9 @@ import eventlet
 
 eventlet.monkey_patch()
 
+import logging  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 import ssl  # noqa: E402
 
 import urllib3.util.ssl_  # noqa: E402
@@ -55,8 +57,15 @@ def platform(amqp_uri, database_urls, outbox_link, tmp_path_factory):
     Photos go to a directory of the session's own (``platform.overrides["PHOTO_DIR"]``).
     """
     photo_dir = tmp_path_factory.mktemp("photos")
+    # Every test signs in from 127.0.0.1: the per-address code limit is tested on a gateway of its own.
     lx = Platform(
-        amqp_uri, database_urls, RETRY_DELAYS="0.3,0.6,1.2", DLQ_MAX_ATTEMPTS=4, RPC_TIMEOUT=10, PHOTO_DIR=photo_dir
+        amqp_uri,
+        database_urls,
+        RETRY_DELAYS="0.3,0.6,1.2",
+        DLQ_MAX_ATTEMPTS=4,
+        RPC_TIMEOUT=10,
+        SIGN_IN_SEND_LIMIT_ADDRESS="100000/hour",
+        PHOTO_DIR=photo_dir,
     )
     lx.migrate()
     lx.start(requests={"OUTBOX_AMQP_URI": outbox_link.uri})
@@ -158,18 +167,22 @@ def company_in(platform, community: str, name: str) -> Api:
     return api
 
 
-def closed_and_rated(platform, api: Api, n: int, score: int, phone_base: int) -> None:
+def closed_and_rated(platform, api: Api, n: int, score: int, phone_base: int, community: str) -> None:
+    """``n`` closed cases, each rated ``score`` by its reporter, whom the community confirmed in the household."""
     from services.common.testing import wait_for
     from tests.integration.test_closed_loop import survey_link
+    from tests.residents import confirm, sign_in
 
     for i in range(n):
-        phone = f"139{phone_base + i:08d}"
-        case = api.case(api.estate_id, phone=phone)
+        phone, household = f"139{phone_base + i:08d}", f"{i + 1}-1-101"
+        confirm(platform, community, api.tenant_id, api.estate_id, (household, phone))
+        case = api.case(api.estate_id, phone=phone, household=household)
         api.close(case["id"])
         link = wait_for(lambda phone=phone: survey_link(platform, api.tenant_id, "+86" + phone), timeout=30)
-        answer = {"score": str(score), "solved": "yes"}
-        resident = {"User-Agent": f"resident-phone-{phone}"}  # each resident answers from their own phone
-        assert platform.http.post(link, data=answer, headers=resident).status_code == 200
+        resident = sign_in(platform, phone)  # signed in, so the answer counts in the league
+        answer = {"score": str(score), "solved": "yes", "csrf": resident.csrf}
+        headers = {"User-Agent": f"resident-phone-{phone}"}  # each resident answers from their own phone
+        assert platform.http.post(link, data=answer, headers=headers, cookies=resident.cookies).status_code == 200
 
 
 @pytest.fixture(scope="session")
@@ -183,11 +196,101 @@ def community_world(platform):
     good = company_in(platform, name, f"好物业{uuid.uuid4().hex[:4]}")
     fair = company_in(platform, name, f"中物业{uuid.uuid4().hex[:4]}")
     small = company_in(platform, name, f"小物业{uuid.uuid4().hex[:4]}")
-    closed_and_rated(platform, good, 5, 5, 71_000)
-    closed_and_rated(platform, fair, 5, 3, 72_000)
-    closed_and_rated(platform, small, 2, 5, 73_000)
+    closed_and_rated(platform, good, 5, 5, 71_000, name)
+    closed_and_rated(platform, fair, 5, 3, 72_000, name)
+    closed_and_rated(platform, small, 2, 5, 73_000, name)
     open_case = small.case(small.estate_id, phone="13900074000")
     with platform.store("gateway").transaction() as session:
         branch = tenants.create_tenant(session, f"{name}党委", name)
         supervisor = tenants.issue_key(session, branch["tenant_id"], role="supervisor")
     return {"name": name, "good": good, "fair": fair, "small": small, "supervisor": supervisor, "open": open_case}
+
+
+# -- people who sign in (services/gateway/people.py) ------------------------------------------
+
+
+def signed_in_browser(platform, phone: str):
+    """A browser (requests.Session) signed in as ``phone``, without the code round trip.
+
+    ``browser.csrf`` is the session's form token (the hidden ``csrf`` field of every POST form).
+    The session is made directly in the gateway's database, exactly as ``POST /signin`` makes it.
+    """
+    import requests
+
+    from services.common.db import utcnow
+    from services.common.fields import mainland_mobile
+    from services.gateway import sessions
+
+    with platform.store("gateway").transaction() as session:
+        person = sessions.person_for(session, mainland_mobile(phone), utcnow())
+        token = sessions.start(session, person, utcnow())
+        signed = sessions.resume(session, token, utcnow())
+    browser = requests.Session()
+    browser.trust_env = False
+    browser.cookies.set(sessions.COOKIE, token, domain="127.0.0.1", path="/")
+    browser.csrf = signed.csrf
+    return browser
+
+
+def resident_app(platform, tenant_id: str, phone: str, key: str | None = None) -> Api:
+    """An operator-issued app key of ``tenant_id`` acting for ``phone`` (its token made directly).
+
+    ``api.app_key`` is the key alone, ``api.token`` the resident's ``Lianxin-Resident-Token``.
+    """
+    from sqlalchemy import select
+
+    from services.common.db import utcnow
+    from services.common.fields import mainland_mobile
+    from services.gateway import sessions, tenants
+    from services.gateway.models import ApiKey, Tenant
+
+    with platform.store("gateway").transaction() as session:
+        if key is None:
+            name = session.scalar(select(Tenant.name).where(Tenant.id == tenant_id))
+            key = tenants.issue_app_key(session, name, "测试App")["api_key"]
+        key_id = session.scalar(select(ApiKey.id).where(ApiKey.key_hash == tenants.hash_key(key)))
+        person = sessions.person_for(session, mainland_mobile(phone), utcnow())
+        token = sessions.start(session, person, utcnow(), app_key_id=key_id)
+    api = Api(platform, key)
+    api.app_key, api.token = key, token
+    api.headers["Lianxin-Resident-Token"] = token
+    return api
+
+
+class CodeCatcher(logging.Handler):
+    """The development log channel's lines: where a developer (and a test) reads a sign-in code."""
+
+    LINE = re.compile(r"sign-in code for (\S+): (\d{6})$")
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    def code_for(self, phone: str) -> str:
+        """The newest code logged for ``phone`` (waits for it: the notifications service sends it)."""
+        from services.common.phones import mask_phone
+        from services.common.testing import wait_for
+
+        masked = mask_phone(phone)
+
+        def newest():
+            found = [m.group(2) for m in map(self.LINE.search, self.lines) if m and m.group(1) == masked]
+            return found[-1] if found else None
+
+        return wait_for(newest, timeout=10)
+
+
+@pytest.fixture
+def sign_in_codes():
+    """Catches the codes the ``log`` channel shows in development (use distinct phones per test)."""
+    catcher = CodeCatcher()
+    logger = logging.getLogger("lianxin.channel.log")
+    saved = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(catcher)
+    yield catcher
+    logger.removeHandler(catcher)
+    logger.setLevel(saved)

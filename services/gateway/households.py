@@ -29,3 +29,14 @@ def is_member(session: Session, phone: str, estate_id: str, household: str) -> b
         )
         is not None
     )
+
+
+def in_register(session: Session, estate_id: str, household: str) -> bool | None:
+    """Whether the estate's register knows ``household`` (anyone confirmed in it); None when the
+    community has no register for the estate yet, so nothing can be checked against it."""
+    rows = select(HouseholdMember.household).where(
+        HouseholdMember.estate_id == estate_id, HouseholdMember.status == "confirmed"
+    )
+    if session.scalar(rows.limit(1)) is None:
+        return None
+    return session.scalar(rows.where(HouseholdMember.household == household).limit(1)) is not None

@@ -11,15 +11,18 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
+from services.gateway import people
 from services.gateway.apidoc import ProblemSchema, Route
 from services.gateway.routes import (
     cases,
     community,
+    households,
     keys,
     notifications,
     open311,
     operations,
     photos,
+    resident_pages,
     static,
     surveys,
     volunteers,
@@ -33,8 +36,11 @@ ROUTES: tuple[Route, ...] = (
     *keys.ROUTES,
     *open311.ROUTES,
     *community.ROUTES,
+    *households.ROUTES,
     *operations.ROUTES,
+    *resident_pages.ROUTES,
     *static.ROUTES,
+    *people.ROUTES,
     *photos.ROUTES,
 )
 

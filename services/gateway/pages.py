@@ -6,10 +6,13 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from services.common.phones import mask_phone
+
 ENV = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "pages"),
     autoescape=select_autoescape(["html"]),
 )
+ENV.filters["mask_phone"] = mask_phone  # 138****8000: the people pages never print a whole number
 
 LABELS = {
     "score": "总体满意度",
@@ -31,13 +34,19 @@ MESSAGES = {
 }
 
 
-def survey_page(state: str, survey: dict | None = None, errors: dict | None = None) -> str:
-    """``state`` is form, or one of MESSAGES' keys."""
+def survey_page(state: str, survey: dict | None = None, errors: dict | None = None, csrf: str | None = None) -> str:
+    """``state`` is form, or one of MESSAGES' keys; ``csrf`` when the browser is signed in (see residents.csrf_ok)."""
     heading, message = MESSAGES.get(state, ("满意度评价", ""))
     if state == "form":
         heading = "满意度评价"
     return ENV.get_template("survey.html").render(
-        state=state, survey=survey or {}, heading=heading, message=message, errors=errors or {}, labels=LABELS
+        state=state,
+        survey=survey or {},
+        heading=heading,
+        message=message,
+        errors=errors or {},
+        labels=LABELS,
+        csrf=csrf,
     )
 
 

@@ -7,13 +7,17 @@ RPC with the caller's tenant. Another tenant's id is simply not found. The route
 
 from __future__ import annotations
 
+from services.gateway.people import PeopleRoutes
+from services.gateway.residents import ResidentActions
 from services.gateway.routes.cases import CaseRoutes
 from services.gateway.routes.community import CommunityRoutes
+from services.gateway.routes.households import HouseholdRoutes
 from services.gateway.routes.keys import KeyRoutes
 from services.gateway.routes.notifications import NotificationRoutes
 from services.gateway.routes.open311 import Open311Routes
 from services.gateway.routes.operations import OperationRoutes
 from services.gateway.routes.photos import PhotoRoutes
+from services.gateway.routes.resident_pages import ResidentPages
 from services.gateway.routes.static import StaticRoutes
 from services.gateway.routes.surveys import SurveyRoutes
 from services.gateway.routes.volunteers import VolunteerRoutes
@@ -27,8 +31,12 @@ class GatewayService(
     KeyRoutes,
     Open311Routes,
     CommunityRoutes,
+    ResidentPages,
+    HouseholdRoutes,
+    ResidentActions,
     OperationRoutes,
     StaticRoutes,
+    PeopleRoutes,
     PhotoRoutes,
 ):
     name = "gateway"

@@ -23,10 +23,13 @@ class InboxQuerySchema(PageQuerySchema):
     unread = fields.Boolean(load_default=False)
 
 
-def listing(session: Session, tenant: str, query: dict, resident: bool = False) -> dict:
+def listing(session: Session, tenant: str | None, query: dict, resident: bool = False) -> dict:
     """A person's inbox. Survey links stay whole only when the resident reads it (a resident app
-    acting for them): the company being rated never sees a token (shown as ``/s/***``)."""
-    select_ = select(InboxMessage).where(InboxMessage.tenant == tenant, InboxMessage.recipient_phone == query["phone"])
+    acting for them, or their own page): the company being rated never sees a token (shown as
+    ``/s/***``). ``tenant`` None: every company's messages to the phone (the resident's own page)."""
+    select_ = select(InboxMessage).where(InboxMessage.recipient_phone == query["phone"])
+    if tenant is not None:
+        select_ = select_.where(InboxMessage.tenant == tenant)
     if query["unread"]:
         select_ = select_.where(InboxMessage.read_at.is_(None))
     rows, has_more = page(session, select_, InboxMessage.id, query["limit"], query["starting_after"])

@@ -30,6 +30,9 @@ Emit = Callable[[Session, str, str, str, dict], Any]
 # Case events and who should hear of them (DESIGN.md: event contract).
 STATUS_EVENTS = {"closed": "case.closed", "reopened": "case.reopened"}
 ASSIGN_ACTIONS = frozenset({"assign", "reassign"})
+#: The submission's note when the reporter is not in the community's register for the household
+#: they gave (the resident pages let them report anyway): staff see it in the history.
+UNCONFIRMED_HOUSEHOLD = "门牌为业主自填，尚未经社区住户名册确认 (household as given, not confirmed by the register)"
 #: A resident may reopen a closed case for this long after its closure.
 REOPEN_WINDOW = timedelta(days=14)
 #: Sources bound by the reopen window (feedback from a visit or a survey is not).
@@ -202,7 +205,15 @@ def submit(
     )
     restart_clock(session, case, now)
     case.history.append(
-        CaseHistory(action="submit", from_status=None, to_status="submitted", actor=actor, source="api", at=now)
+        CaseHistory(
+            action="submit",
+            from_status=None,
+            to_status="submitted",
+            actor=actor,
+            source="api",
+            note=UNCONFIRMED_HOUSEHOLD if data.get("household_confirmed") is False else None,
+            at=now,
+        )
     )
     session.add(case)
     audit.record(session, case, dict.fromkeys(audit.AUDITED), actor, "api", now)

@@ -89,7 +89,7 @@ def vote(session: Session, tenant: str, proposal_id: str, data: dict, actor: str
         with session.begin_nested():
             session.add(ballot)
     except IntegrityError:
-        raise Conflict(f"household {data['household']} has already voted") from None
+        raise Conflict(f"本户已投票 (household {data['household']} has already voted)") from None
     return VoteSchema().dump(ballot)
 
 

@@ -24,7 +24,7 @@ CATEGORIES = (
 )
 CATEGORY_CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,31}$", error="类别代码为小写字母、数字和下划线 (a category code)")
 ASSIGNEE_KINDS = ("staff", "team", "volunteer")
-CHANNELS = ("phone", "wechat", "walk_in", "app")
+CHANNELS = ("phone", "wechat", "walk_in", "app", "resident_page")  # resident_page: the estate's QR code
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 
@@ -70,6 +70,13 @@ class CaseCreateSchema(StrictSchema):
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     priority = fields.String(load_default="normal", validate=validate.OneOf(PRIORITIES))
     reporter = fields.Nested(ReporterSchema, required=True)
+    household_confirmed = fields.Boolean(
+        load_default=None,
+        metadata={
+            "description": "the resident pages' word: false when the community's register does not (yet) confirm "
+            "the reporter in this household, which the case's history then says; leave out otherwise"
+        },
+    )
 
 
 def load_case(payload: object, category_codes: set[str]) -> dict:

@@ -12,6 +12,7 @@ from services.common.db import utcnow
 from services.common.envelope import load_event
 from services.common.errors import validated
 from services.common.health import HealthServer
+from services.common.pages import PageQuerySchema
 from services.common.rpc import rpc
 from services.common.subscribe import subscribe
 from services.common.tracing import LogContext
@@ -25,6 +26,7 @@ from services.requests import (
     community,
     incidents,
     proposals,
+    residents,
     search,
 )
 from services.requests import photos as case_photos
@@ -152,6 +154,27 @@ class RequestsService:
         query = validated(CommentQuerySchema(), params)
         with self.db.read() as session:
             return comments.list_comments(session, [tenant], case_id, query["visibility"])
+
+    # --- the resident pages: no tenant, the estate id or the signed-in phone is the key -----
+
+    @rpc
+    def estate_public(self, estate_id: str) -> dict:
+        """{id, name, address, tenant} of an estate by its id alone (what its QR code opens)."""
+        with self.db.read() as session:
+            return residents.estate_public(session, estate_id)
+
+    @rpc
+    def reporter_cases(self, phone: str, params: dict) -> dict:
+        """The cases this (verified) phone reported, with every company, newest first."""
+        query = validated(PageQuerySchema(), params)
+        with self.db.read() as session:
+            return residents.reporter_cases(session, phone, query, utcnow())
+
+    @rpc
+    def reporter_case(self, phone: str, case_id: str) -> dict:
+        """One case of this phone with its public comments; another phone's case is not found."""
+        with self.db.read() as session:
+            return residents.reporter_case(session, phone, case_id, utcnow())
 
     # --- photos (the bytes are in the gateway's photo storage; here their records) ----------
 

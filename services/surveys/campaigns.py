@@ -70,6 +70,7 @@ def create(
             respondent_phone=household["phone"],
             respondent_household=household["household"],
             flagged_burst=False,
+            verified=False,
             created_at=now,
             link_sent_at=now,
             **plan,

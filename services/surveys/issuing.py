@@ -58,6 +58,7 @@ def event_data(survey: Survey, link: str | None = None, reminder: bool = False) 
         "ces": survey.ces,
         "template_version": survey.template_version,
         "flagged_burst": survey.flagged_burst,
+        "verified": bool(survey.verified),
         "recipient": None,
         "link": link,
         "expires_at": survey.expires_at.isoformat() + "Z",
@@ -137,6 +138,7 @@ def issue(
         respondent_phone=reporter["phone"],
         respondent_household=reporter["household"],
         flagged_burst=False,
+        verified=False,
         created_at=now,
         **plan(timing, now),
     )

@@ -59,6 +59,10 @@ class Survey(Base):
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)  # SHA-256(IP + UA), never the IP
     flagged_burst: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Answered by someone the community confirmed in this household (services/gateway/register.py):
+    # only such answers count in the public league and the party branch's figures.
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    verified_phone_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # SHA-256 of that phone
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     voided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
@@ -162,6 +166,18 @@ class SurveyTally(Base):
     flagged_nps_responses: Mapped[int] = mapped_column(Integer, default=0)
     flagged_promoters: Mapped[int] = mapped_column(Integer, default=0)
     flagged_detractors: Mapped[int] = mapped_column(Integer, default=0)
+    # Answers nobody confirmed came from the household: the company sees them, the league does not.
+    unverified_responses: Mapped[int] = mapped_column(Integer, default=0)
+    unverified_satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    unverified_score_sum: Mapped[int] = mapped_column(Integer, default=0)
+    unverified_nps_responses: Mapped[int] = mapped_column(Integer, default=0)
+    unverified_promoters: Mapped[int] = mapped_column(Integer, default=0)
+    unverified_detractors: Mapped[int] = mapped_column(Integer, default=0)
+    unverified_ces_responses: Mapped[int] = mapped_column(Integer, default=0)
+    unverified_ces_sum: Mapped[int] = mapped_column(Integer, default=0)
+    unverified_low_scores: Mapped[int] = mapped_column(Integer, default=0)
+    unverified_reopened: Mapped[int] = mapped_column(Integer, default=0)
+    unverified_flagged: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (Index("ix_survey_tallies_tenant_month", "tenant", "month"),)
 

@@ -63,6 +63,9 @@ class SurveySchema(Schema):
     solved = fields.Boolean(allow_none=True)
     comment = fields.String(allow_none=True)
     flagged_burst = fields.Boolean(metadata={"description": "answered in a burst from one client"})
+    verified = fields.Boolean(
+        metadata={"description": "answered by a phone the community confirmed in the household (counts in public)"}
+    )
     created_at = Timestamp()
     answered_at = Timestamp(allow_none=True)
     reopened_at = Timestamp(allow_none=True)
@@ -147,10 +150,16 @@ class StatisticsRowSchema(Schema):
     low_scores = fields.Integer(metadata={"description": "overall ≤ 2 or not solved"})
     reopened_after_survey = fields.Integer()
     flagged_burst = fields.Integer(metadata={"description": "answers flagged as bursts from one client"})
+    unverified_responses = fields.Integer(
+        metadata={
+            "description": "answers (included above) not given by a phone the community confirmed in the "
+            "household: they never count in the public league"
+        }
+    )
 
 
 class LeagueRowSchema(Schema):
-    """One company or estate in the public league table (groups under 5 answers are withheld)."""
+    """One company or estate in the public league table: verified answers only (groups under 5 withheld)."""
 
     tenant = fields.String()
     company = fields.String(allow_none=True)
@@ -238,6 +247,7 @@ class SurveyEventSchema(Schema):
     ces = fields.Integer(allow_none=True)
     template_version = fields.Integer()
     flagged_burst = fields.Boolean()
+    verified = fields.Boolean(metadata={"description": "answered by a confirmed member of the household"})
     recipient = fields.Dict(allow_none=True)
     link = fields.String(allow_none=True)
     reminder = fields.Boolean()

@@ -45,10 +45,34 @@ class SurveysService:
             return answers.page_view(session, token, utcnow())
 
     @rpc
-    def answer(self, token: str, payload: dict, fingerprint: str | None = None) -> dict:
+    def answer(self, token: str, payload: dict, fingerprint: str | None = None, respondent: dict | None = None) -> dict:
+        """By link. ``respondent`` is the gateway's word on who answers (see answers.Respondent); none: unverified."""
         data = validated(AnswerSchema(), payload)
         with self.db.transaction() as session:
-            return answers.answer(session, self.db.emit, token, data, utcnow(), fingerprint)
+            return answers.answer(session, self.db.emit, token, data, utcnow(), fingerprint, respondent)
+
+    @rpc
+    def survey_household(self, token: str) -> dict:
+        """The estate and household a link's survey asks (the gateway checks the signed-in phone against it)."""
+        with self.db.read() as session:
+            return answers.household_of(session, token)
+
+    @rpc
+    def resident_survey(self, tenant: str, case_id: str) -> dict:
+        """The resident pages' view of the case's latest survey: no token, ever."""
+        with self.db.read() as session:
+            return answers.resident_view(session, tenant, case_id, utcnow())
+
+    @rpc
+    def answer_for_case(
+        self, tenant: str, case_id: str, payload: dict, fingerprint: str | None = None, respondent: dict | None = None
+    ) -> dict:
+        """A signed-in resident answers the case's latest survey: the link's rules, and only their own."""
+        data = validated(AnswerSchema(), payload)
+        with self.db.transaction() as session:
+            return answers.answer_for_case(
+                session, self.db.emit, tenant, case_id, data, utcnow(), fingerprint, respondent
+            )
 
     @rpc
     def surveys_for_case(self, tenant: str, case_id: str) -> list[dict]:

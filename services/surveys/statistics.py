@@ -15,9 +15,12 @@ straight from ``surveys`` (one GROUP BY, served by ``ix_surveys_tenant_month``):
 the tallies and is what the tests hold them to. Ratios are taken from the summed counts in
 Python, so both databases round alike.
 
-The public view (the league table the party branch shows) counts only answers not flagged as
-bursts and withholds any group with fewer than :data:`MINIMUM_ANSWERS` answers, so no
-resident's answer can be singled out.
+Verified answers only in public: an answer counts in the league (and anything else the party
+branch reads) only when the community confirmed the answering phone in the survey's household
+(``Survey.verified``) and it was not flagged as a burst. The company's own figures count every
+answer and say how many were unverified (``unverified_responses``), so it still hears from
+residents who answered through the link without signing in. The public view withholds any
+group with fewer than :data:`MINIMUM_ANSWERS` answers, so no resident's answer can be singled out.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from sqlalchemy import and_, case, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from services.surveys.models import Survey, SurveyTally
-from services.surveys.tallies import COUNTERS
+from services.surveys.tallies import ANSWER_COUNTS, COUNTERS
 
 MINIMUM_ANSWERS = 5
 GROUPS = {"tenant": "tenant", "estate": "estate_id", "category": "category", "assignee": "assignee", "month": "month"}
@@ -40,12 +43,30 @@ def _sum(condition: object, value: object) -> object:
     return func.coalesce(func.sum(case((condition, value), else_=literal(None))), 0)
 
 
+def _answer_counts(answered: object, prefix: str) -> list:
+    """The answer counters (:data:`services.surveys.tallies.ANSWER_COUNTS`) over the answers ``answered``."""
+    return [
+        _count(answered).label(f"{prefix}responses"),
+        _count(and_(answered, Survey.score >= 4)).label(f"{prefix}satisfied"),
+        _sum(answered, Survey.score).label(f"{prefix}score_sum"),
+        _count(and_(answered, Survey.nps.is_not(None))).label(f"{prefix}nps_responses"),
+        _count(and_(answered, Survey.nps >= 9)).label(f"{prefix}promoters"),
+        _count(and_(answered, Survey.nps <= 6)).label(f"{prefix}detractors"),
+        _count(and_(answered, Survey.ces.is_not(None))).label(f"{prefix}ces_responses"),
+        _sum(answered, Survey.ces).label(f"{prefix}ces_sum"),
+        _count(and_(answered, (Survey.score <= 2) | Survey.solved.is_(False))).label(f"{prefix}low_scores"),
+        _count(and_(answered, Survey.reopened_at.is_not(None))).label(f"{prefix}reopened"),
+        _count(and_(answered, Survey.flagged_burst.is_(True))).label(f"{prefix}flagged"),
+    ]
+
+
 def recount(session: Session, tenant: str | None = None) -> list[dict]:
     """Every tally, straight from the surveys: one GROUP BY by tenant, estate, category, assignee, month."""
     counted = and_(Survey.link_sent_at.is_not(None), Survey.status != "voided")
-    answered = Survey.status == "answered"
-    flagged = and_(answered, Survey.flagged_burst.is_(True))
     assignee = func.coalesce(Survey.assignee, literal_column("''"))  # one expression for SELECT and GROUP BY
+    verified = and_(Survey.status == "answered", Survey.verified.is_(True))
+    unverified = and_(Survey.status == "answered", Survey.verified.is_not(True))
+    flagged = and_(verified, Survey.flagged_burst.is_(True))
     stmt = select(
         Survey.tenant,
         Survey.estate_id,
@@ -53,22 +74,13 @@ def recount(session: Session, tenant: str | None = None) -> list[dict]:
         assignee.label("assignee"),
         Survey.month,
         func.count().label("issued"),
-        _count(answered).label("responses"),
-        _count(and_(answered, Survey.score >= 4)).label("satisfied"),
-        _sum(answered, Survey.score).label("score_sum"),
-        _count(and_(answered, Survey.nps.is_not(None))).label("nps_responses"),
-        _count(and_(answered, Survey.nps >= 9)).label("promoters"),
-        _count(and_(answered, Survey.nps <= 6)).label("detractors"),
-        _count(and_(answered, Survey.ces.is_not(None))).label("ces_responses"),
-        _sum(answered, Survey.ces).label("ces_sum"),
-        _count(and_(answered, (Survey.score <= 2) | Survey.solved.is_(False))).label("low_scores"),
-        _count(and_(answered, Survey.reopened_at.is_not(None))).label("reopened"),
-        _count(flagged).label("flagged"),
+        *_answer_counts(verified, ""),
         _count(and_(flagged, Survey.score >= 4)).label("flagged_satisfied"),
         _sum(flagged, Survey.score).label("flagged_score_sum"),
         _count(and_(flagged, Survey.nps.is_not(None))).label("flagged_nps_responses"),
         _count(and_(flagged, Survey.nps >= 9)).label("flagged_promoters"),
         _count(and_(flagged, Survey.nps <= 6)).label("flagged_detractors"),
+        *_answer_counts(unverified, "unverified_"),
     ).where(counted)
     if tenant is not None:
         stmt = stmt.where(Survey.tenant == tenant)
@@ -106,12 +118,19 @@ def _ratio(part: int, whole: int, digits: int) -> float | None:
 
 
 def figures(sums: dict, trusted_only: bool = False) -> dict:
-    """The published figures of one group's summed counts."""
+    """The figures of one group's summed counts.
+
+    ``trusted_only`` (the public view): verified answers not flagged as bursts. Otherwise (the
+    company's own view): every answer, with ``unverified_responses`` saying how many nobody vouched for.
+    """
     count = {name: int(sums[name] or 0) for name in COUNTERS}
-    if trusted_only:  # leave the flagged answers out entirely
+    if trusted_only:  # the tallies' main counters hold verified answers only; leave the flagged ones out too
         for name in ("satisfied", "score_sum", "nps_responses", "promoters", "detractors"):
             count[name] -= count[f"flagged_{name}"]
         count["responses"] -= count["flagged"]
+    else:
+        for name in ANSWER_COUNTS:
+            count[name] += count[f"unverified_{name}"]
     issued, responses, nps_n = count["issued"], count["responses"], count["nps_responses"]
     return {
         "issued": issued,
@@ -125,6 +144,7 @@ def figures(sums: dict, trusted_only: bool = False) -> dict:
         "low_scores": count["low_scores"],
         "reopened_after_survey": count["reopened"],
         "flagged_burst": count["flagged"],
+        "unverified_responses": 0 if trusted_only else count["unverified_responses"],
     }
 
 
@@ -137,7 +157,10 @@ def keys_of(sums: dict, group_by: list[str]) -> dict:
 
 
 def for_tenant(session: Session, tenant: str, params: dict) -> list[dict]:
-    """The tenant's own figures, grouped as asked (no suppression: these are its own residents)."""
+    """The tenant's own figures, grouped as asked (no suppression: these are its own residents).
+
+    Every answer counts here, verified or not; ``unverified_responses`` marks how many were not.
+    """
     group_by = list(dict.fromkeys(params.get("group_by") or []))
     stmt = query(
         group_by,
@@ -151,7 +174,7 @@ def for_tenant(session: Session, tenant: str, params: dict) -> list[dict]:
 
 
 def league(session: Session, params: dict) -> dict:
-    """The public table: companies and estates, trusted answers only, small groups withheld."""
+    """The public table: companies and estates, verified unflagged answers only, small groups withheld."""
     tables, suppressed = {}, 0
     for name, group_by in (("companies", ["tenant"]), ("estates", ["tenant", "estate"])):
         stmt = query(group_by, from_month=params.get("from_month"), to_month=params.get("to_month"))

@@ -7,6 +7,11 @@ thousand tally rows instead of scanning a million surveys. :func:`rebuild` recom
 tally from the surveys themselves with one GROUP BY: the definition the running tallies are
 tested against, and the repair if they were ever doubted.
 
+An answer counts in the main counters only when it is *verified* (the community confirmed the
+answering phone in the survey's household); any other answer is kept, and counted in the
+``unverified_*`` counters instead: the company sees both, the public league and the party
+branch read the main counters only, so answers through a forwarded link cannot rate a company.
+
 Deltas are applied in key order at the end of a unit of work, so two transactions touching
 the same tally rows lock them in the same order (no deadlock).
 """
@@ -21,6 +26,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.surveys.models import Survey, SurveyTally
+
+#: The counts of an answer; an unverified answer adds them to ``unverified_<name>`` instead.
+ANSWER_COUNTS = (
+    "responses",
+    "satisfied",
+    "score_sum",
+    "nps_responses",
+    "promoters",
+    "detractors",
+    "ces_responses",
+    "ces_sum",
+    "low_scores",
+    "reopened",
+    "flagged",
+)
+UNVERIFIED = tuple(f"unverified_{name}" for name in ANSWER_COUNTS)
 
 COUNTERS = (
     "issued",
@@ -41,7 +62,10 @@ COUNTERS = (
     "flagged_nps_responses",
     "flagged_promoters",
     "flagged_detractors",
+    # answers no confirmed household member gave (see the module docstring)
+    *UNVERIFIED,
 )
+FLAGGED_PARTS = ("satisfied", "score_sum", "nps_responses", "promoters", "detractors")
 KEYS = ("tenant", "estate_id", "category", "assignee", "month")
 Key = tuple[str, str, str, str, str]
 
@@ -65,8 +89,6 @@ def contribution(survey: Survey) -> dict[str, int]:
         "nps_responses": int(survey.nps is not None),
         "promoters": int(survey.nps is not None and survey.nps >= 9),
         "detractors": int(survey.nps is not None and survey.nps <= 6),
-    }
-    counts |= answer | {
         "responses": 1,
         "ces_responses": int(survey.ces is not None),
         "ces_sum": survey.ces or 0,
@@ -74,8 +96,11 @@ def contribution(survey: Survey) -> dict[str, int]:
         "reopened": int(survey.reopened_at is not None),
         "flagged": int(bool(survey.flagged_burst)),
     }
+    if not survey.verified:  # kept, and shown to the company, but never in the league's counters
+        return counts | {f"unverified_{name}": value for name, value in answer.items()}
+    counts |= answer
     if survey.flagged_burst:
-        counts |= {f"flagged_{name}": value for name, value in answer.items()}
+        counts |= {f"flagged_{name}": answer[name] for name in FLAGGED_PARTS}
     return counts
 
 

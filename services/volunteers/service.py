@@ -249,6 +249,12 @@ class VolunteersService:
             return signups.resident_signups(session, tenant, activity_id)
 
     @rpc
+    def household_signups(self, tenant: str, household: str, activity_ids: list[str]) -> list[dict]:
+        """A household's live sign-ups to these activities with its waiting-list place (the resident pages)."""
+        with self.db.read() as session:
+            return signups.household_signups(session, tenant, household, activity_ids)
+
+    @rpc
     def sign_up_volunteer(self, tenant: str, activity_id: str, shift_id: str, payload: dict) -> dict:
         self._exists(signups.find_shift, tenant, activity_id, shift_id)
         data = validated(ShiftSignupCreateSchema(), payload)

@@ -136,6 +136,39 @@ def resident_signups(session: Session, tenant: str, activity_id: str) -> list[di
     return ResidentSignupSchema(many=True).dump(rows)
 
 
+def household_signups(session: Session, tenant: str, household: str, activity_ids: list[str]) -> list[dict]:
+    """The household's live sign-ups to these activities, each with its place in the waiting list.
+
+    ``place`` counts the households still waiting ahead (1 = next to be promoted); None when
+    confirmed. The resident pages show it; a sign-up's ``position`` is only its arrival number.
+    """
+    if not activity_ids:
+        return []
+    mine = list(
+        session.scalars(
+            select(ResidentSignup).where(
+                ResidentSignup.tenant == tenant,
+                ResidentSignup.activity_id.in_(activity_ids),
+                ResidentSignup.household == household_key(household),
+                ResidentSignup.status != "cancelled",
+            )
+        )
+    )
+    views = []
+    for signup in mine:
+        place = None
+        if signup.status == "waiting":
+            place = session.scalar(
+                select(func.count()).where(
+                    ResidentSignup.activity_id == signup.activity_id,
+                    ResidentSignup.status == "waiting",
+                    ResidentSignup.position <= signup.position,
+                )
+            )
+        views.append(ResidentSignupSchema().dump(signup) | {"place": place})
+    return views
+
+
 # --- volunteer shifts ------------------------------------------------------------------------
 
 

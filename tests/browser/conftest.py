@@ -47,8 +47,9 @@ class Browser:
             raise BrowserError(reply["error"])
         return reply["result"]
 
-    def page(self, name: str, javascript: bool = True) -> RemotePage:
-        self.send(op="open", page=name, javascript=javascript)
+    def page(self, name: str, javascript: bool = True, viewport: dict | None = None) -> RemotePage:
+        """``viewport``: e.g. {"width": 360, "height": 800}, a small phone (default 390×844)."""
+        self.send(op="open", page=name, javascript=javascript, viewport=viewport)
         return RemotePage(self, name)
 
     def close(self) -> None:
@@ -80,6 +81,18 @@ class RemotePage:
 
     def fill(self, selector: str, value: str) -> None:
         self._do("fill", selector=selector, value=value)
+
+    def files(self, selector: str, paths: list[str]) -> None:
+        self._do("files", selector=selector, paths=paths)
+
+    def select(self, selector: str, value: str) -> None:
+        self._do("select", selector=selector, value=value)
+
+    def cookie(self, url: str, name: str, value: str) -> None:
+        self._do("cookie", url=url, name=name, value=value)
+
+    def url(self) -> str:
+        return self._do("url")
 
     def text(self, selector: str) -> str:
         return self._do("text", selector=selector)

@@ -26,7 +26,7 @@ def main() -> None:
                 if op == "open":
                     context = browser.new_context(
                         locale="zh-CN",
-                        viewport={"width": 390, "height": 844},
+                        viewport=command.get("viewport") or {"width": 390, "height": 844},
                         is_mobile=True,
                         has_touch=True,
                         java_script_enabled=command.get("javascript", True),
@@ -42,6 +42,15 @@ def main() -> None:
                     result = None
                 elif op == "fill":
                     result = pages[name].fill(command["selector"], command["value"])
+                elif op == "files":
+                    result = pages[name].set_input_files(command["selector"], command["paths"])
+                elif op == "select":
+                    result = pages[name].select_option(command["selector"], command["value"]) and None
+                elif op == "cookie":
+                    cookie = {"name": command["name"], "value": command["value"], "url": command["url"]}
+                    result = pages[name].context.add_cookies([cookie])
+                elif op == "url":
+                    result = pages[name].url
                 elif op == "text":
                     result = pages[name].inner_text(command["selector"])
                 elif op == "count":

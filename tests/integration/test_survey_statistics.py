@@ -59,6 +59,7 @@ def row(tenant, estate, category, assignee, month, status="answered", score=None
         ces=answer.get("ces"),
         solved=answer.get("solved"),
         flagged_burst=answer.get("flagged", False),
+        verified=answer.get("verified", True),  # a confirmed household member answered (the fixed set: all)
         reopened_at=SENT if answer.get("reopened") else None,
         answered_at=SENT if status == "answered" else None,
     )
@@ -105,6 +106,7 @@ E1 = {
     "low_scores": 1,
     "reopened_after_survey": 1,
     "flagged_burst": 0,
+    "unverified_responses": 0,
 }
 E2 = {
     "issued": 5,
@@ -118,6 +120,7 @@ E2 = {
     "low_scores": 1,
     "reopened_after_survey": 0,
     "flagged_burst": 3,
+    "unverified_responses": 0,
 }
 NO_KEYS = {"estate_id": None, "category": None, "assignee": None, "month": None}
 
@@ -138,6 +141,7 @@ def test_a_tenants_totals(store):
                 "low_scores": 2,
                 "reopened_after_survey": 1,
                 "flagged_burst": 3,
+                "unverified_responses": 0,
             }
         ]
 
@@ -201,4 +205,44 @@ def test_a_group_of_exactly_five_is_shown_and_of_four_is_not(store):
         with store.transaction() as session:
             session.execute(delete(Survey).where(Survey.tenant == "C"))
             tallies.rebuild(session, "C")
+    assert league == {"companies": [], "estates": [], "suppressed": 2, "minimum_answers": 5}
+
+
+def test_unverified_answers_count_for_the_company_and_never_in_the_league(store):
+    """Five answers through links nobody vouched for and two verified ones: the league sees two (withheld)."""
+    group = ("D", "E6", "repair", None, "2026-08")
+    with store.transaction() as session:
+        session.add_all([row(*group, score=5, nps=10, verified=False) for _ in range(5)])
+        session.add_all([row(*group, score=2, solved=False), row(*group, score=4)])
+    with store.transaction() as session:
+        tallies.rebuild(session, "D")
+    try:
+        with store.read() as session:
+            own = statistics.for_tenant(session, "D", {})
+            league = statistics.league(session, {"from_month": "2026-08", "to_month": "2026-08"})
+            rebuilt = statistics.recount(session, "D")
+    finally:
+        with store.transaction() as session:
+            session.execute(delete(Survey).where(Survey.tenant == "D"))
+            tallies.rebuild(session, "D")
+    assert own == [
+        NO_KEYS
+        | {
+            "issued": 7,
+            "responses": 7,
+            "response_rate": 1.0,
+            "csat": 0.8571,
+            "csat_mean": 4.43,  # (5 × 5 + 2 + 4) / 7
+            "nps": 100.0,
+            "nps_responses": 5,
+            "ces_mean": None,
+            "low_scores": 1,
+            "reopened_after_survey": 0,
+            "flagged_burst": 0,
+            "unverified_responses": 5,
+        }
+    ]
+    [counts] = rebuilt
+    assert (counts["responses"], counts["satisfied"], counts["unverified_responses"]) == (2, 1, 5)
+    assert (counts["unverified_satisfied"], counts["unverified_promoters"], counts["promoters"]) == (5, 5, 0)
     assert league == {"companies": [], "estates": [], "suppressed": 2, "minimum_answers": 5}

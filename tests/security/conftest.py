@@ -20,6 +20,11 @@ def tiny_png() -> bytes:
 @pytest.fixture(scope="package")
 def victim(platform):
     """A tenant with one of everything: the ids another tenant will try."""
+    return one_of_everything(platform)
+
+
+def one_of_everything(platform):
+    """A new company with one of everything (a closed case with its visit and survey, a proposal, …); ``.ids``."""
     from tests.conftest import new_company
 
     company = new_company(platform)
@@ -110,6 +115,14 @@ def victim(platform):
         "webhook_id": webhook.json()["id"],
         "message_id": message["id"],
     }
+    from tests.residents import claim, confirm
+
+    # The case's reporter, confirmed by the community in 1-1-101 (the resident app votes for it), and
+    # a resident's claim in the victim's community (政通路社区), for its party branch to decide.
+    confirm(platform, "政通路社区", company.tenant_id, company.estate_id, ("1-1-101", "13912349001"))
+    company.ids["claim_id"] = claim(
+        platform, "政通路社区", company.tenant_id, company.estate_id, "1-1-102", "13912349009"
+    )["id"]
     with platform.store("gateway").transaction() as session:
         from services.gateway import tenants
 
@@ -120,10 +133,11 @@ def victim(platform):
 
 @pytest.fixture(scope="package")
 def intruder(platform):
-    """Another company of the same community, and the party branch of another community.
+    """Another company of the same community, its resident app, and the party branch of another community.
 
     ``intruder.for_path(path)`` is the key to try a route with: the supervisor's for the
-    community routes (a company key is refused those by role, which proves nothing about data).
+    community routes, the resident app's (with its signed-in resident) for votes (a company key
+    is refused those by role, which proves nothing about data).
     """
     import uuid
 
@@ -136,5 +150,20 @@ def intruder(platform):
             session, f"别的社区党委-{uuid.uuid4().hex[:6]}", f"别的社区-{uuid.uuid4().hex[:6]}"
         )
         company.supervisor = Api(platform, tenants.issue_key(session, branch["tenant_id"], role="supervisor"))
-    company.for_path = lambda path: company.supervisor if path.startswith("/api/v1/community/") else company
+        company.resident = Api(platform, tenants.issue_key(session, company.tenant_id, role="resident_app"))
+        app_key_id = tenants.authenticate(session, company.resident.key)[1].id
+    from tests.residents import confirm, sign_in
+
+    confirm(platform, "政通路社区", company.tenant_id, company.estate_id, ("1-1-101", "13912349101"))
+    company.resident.headers |= {
+        "Lianxin-Resident": "13912349101",
+        "Lianxin-Resident-Token": sign_in(platform, "13912349101", app_key_id).token,
+    }
+
+    def for_path(path: str) -> Api:
+        if path.startswith("/api/v1/community/"):
+            return company.supervisor
+        return company.resident if path.endswith("/votes") else company
+
+    company.for_path = for_path
     return company

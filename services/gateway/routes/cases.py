@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Request, Response
 
-from services.common.errors import NotFound, ValidationFailed
+from services.common.errors import NotFound, ValidationFailed, validated
 from services.gateway.apidoc import Route, path_id
 from services.gateway.board_page import board_page
 from services.gateway.http import endpoint, json_response, read_json
-from services.gateway.plumbing import Plumbing, html
+from services.gateway.plumbing import html
+from services.gateway.residents import ResidentActions, ResidentVoteSchema, app_person_required
 from services.requests.schemas import (
     BoardQuerySchema,
     BoardSchema,
@@ -43,14 +44,13 @@ from services.requests.schemas import (
     ProposalListQuerySchema,
     ProposalSchema,
     TransitionSchema,
-    VoteCreateSchema,
     VoteSchema,
 )
 from services.surveys.schemas import SurveySchema
 from services.volunteers.schemas import VisitSchema
 
 
-class CaseRoutes(Plumbing):
+class CaseRoutes(ResidentActions):
     @endpoint("POST", "/api/v1/estates")
     def create_estate(self, request: Request) -> Response:
         tenant, _ = self._tenant(request)
@@ -64,8 +64,7 @@ class CaseRoutes(Plumbing):
     @endpoint("POST", "/api/v1/cases")
     def submit_case(self, request: Request) -> Response:
         tenant, actor = self._tenant(request)
-        payload = read_json(request)
-        self._for_own_resident(payload)
+        payload = self._for_own_resident(read_json(request))
         case = self._call("requests", "submit_case", tenant, payload, actor)
         return json_response(case, 201, {"Location": f"/api/v1/cases/{case['id']}"})
 
@@ -217,8 +216,13 @@ class CaseRoutes(Plumbing):
 
     @endpoint("POST", "/api/v1/proposals/<string:proposal_id>/votes")
     def vote(self, request: Request, proposal_id: str) -> Response:
-        tenant, actor = self._tenant(request)
-        return json_response(self._call("requests", "vote", tenant, proposal_id, read_json(request), actor), 201)
+        """A resident app votes for its signed-in resident's household, as the community's register has it."""
+        tenant, _ = self._tenant(request)
+        person = app_person_required(self._app_person(request))
+        ballot = validated(ResidentVoteSchema(), read_json(request))
+        return json_response(
+            self._vote_as_resident(person, tenant, proposal_id, ballot["choice"], ballot["household"]), 201
+        )
 
     # --- the board (向业主晒事) -----------------------------------------------------------
 
@@ -475,12 +479,13 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
         "/api/v1/proposals/{proposal_id}/votes",
-        "Vote: one vote per household (support, oppose, abstain)",
+        "A resident app votes for its signed-in resident (Lianxin-Resident-Token): one vote per household, "
+        "the household the community confirmed (never from the body); no company key votes",
         VoteSchema,
         201,
-        VoteCreateSchema,
+        ResidentVoteSchema,
         params=(PROPOSAL,),
-        errors=(404, 409, 422),
+        errors=(401, 403, 404, 409, 422),
         tag="proposals",
     ),
     Route(

@@ -15,7 +15,8 @@ from services.gateway import pages
 from services.gateway.apidoc import Param, Route, path_id
 from services.gateway.http import endpoint, json_response, problem_from, read_json
 from services.gateway.models import Tenant
-from services.gateway.plumbing import Plumbing, html
+from services.gateway.plumbing import html
+from services.gateway.residents import ResidentActions
 from services.surveys.schemas import (
     AnswerSchema,
     CampaignCreateSchema,
@@ -69,7 +70,7 @@ def statistics_params(request: Request) -> dict:
     return params
 
 
-class SurveyRoutes(Plumbing):
+class SurveyRoutes(ResidentActions):
     @endpoint("GET", "/s/<string:token>")
     def survey_form(self, request: Request, token: str) -> Response:
         try:
@@ -77,23 +78,37 @@ class SurveyRoutes(Plumbing):
         except NotFound:
             return html(pages.survey_page("missing"), 404)
         state = "form" if survey["status"] == "issued" else survey["status"]
-        return html(pages.survey_page(state, survey))
+        return html(pages.survey_page(state, survey, csrf=self._csrf_of(request)))
 
     @endpoint("POST", "/s/<string:token>")
     def survey_answer(self, request: Request, token: str) -> Response:
+        """Anyone holding the link may answer; the answer counts in public only when verified.
+
+        Verified: the browser is signed in (``lx_session``, with the page's CSRF token) as a
+        phone the community confirmed in the survey's household. A forwarded link, or a company
+        answering for its residents, is recorded and shown to the company, never in the league.
+        """
         as_json = (request.mimetype or "").endswith("json")
         payload = read_json(request) if as_json else form_answer(request)
+        if isinstance(payload, dict):
+            payload.pop("csrf", None)
+        respondent = self._link_respondent(request, token)
         try:
-            result = self._call("surveys", "answer", token, payload, fingerprint(request))
+            result = self._call("surveys", "answer", token, payload, fingerprint(request), respondent)
         except (NotFound, Conflict, Gone, ValidationFailed) as exc:
             if as_json:
                 return problem_from(exc)
-            return self._survey_error_page(token, exc)
+            return self._survey_error_page(request, token, exc)
         if as_json:
             return json_response(result)
         return html(pages.survey_page("thanks", result))
 
-    def _survey_error_page(self, token: str, exc: Exception) -> Response:
+    def _csrf_of(self, request: Request) -> str | None:
+        """The signed-in browser's form token, put in the page so its answer can be verified."""
+        person = self._person(request)
+        return person.csrf if person is not None else None
+
+    def _survey_error_page(self, request: Request, token: str, exc: Exception) -> Response:
         if isinstance(exc, NotFound):
             return html(pages.survey_page("missing"), 404)
         if isinstance(exc, Conflict):
@@ -102,7 +117,7 @@ class SurveyRoutes(Plumbing):
             survey = self._call("surveys", "survey_page", token)
             return html(pages.survey_page(survey["status"], survey), 410)
         survey = self._call("surveys", "survey_page", token)
-        return html(pages.survey_page("form", survey, exc.errors), 422)
+        return html(pages.survey_page("form", survey, exc.errors, csrf=self._csrf_of(request)), 422)
 
     @endpoint("GET", "/api/v1/survey-templates")
     def list_survey_templates(self, request: Request) -> Response:
@@ -205,7 +220,8 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
         "/s/{token}",
-        "Answer a survey (form or JSON), once",
+        "Answer a survey (form or JSON), once; it counts in public only from a signed-in browser (lx_session "
+        "cookie, with the page's csrf field or X-CSRF-Token) of a phone the community confirmed in the household",
         SurveyPageSchema,
         200,
         AnswerSchema,

@@ -1,0 +1,63 @@
+"""Test helpers for residents: the community confirms a household, a person signs in, answers or votes.
+
+The sign-in pages are another piece of work; here a signed-in person is made directly with
+``sessions.person_for`` + ``sessions.start``, and the token is sent as the ``lx_session`` cookie
+(a browser) or the ``Lianxin-Resident-Token`` header (a resident app).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.common.db import utcnow
+from services.common.fields import mainland_mobile
+from services.gateway import register, sessions
+
+
+@dataclass
+class Person:
+    """A signed-in person as the gateway sees them (``sessions.SignedIn``'s fields), with the token."""
+
+    phone: str
+    token: str
+    csrf: str
+    person_id: str
+    session_id: str
+    app_key_id: str | None = None
+
+    @property
+    def cookies(self) -> dict:
+        return {sessions.COOKIE: self.token}
+
+
+def confirm(platform, community: str, tenant_id: str, estate_id: str, *members: tuple[str, str]) -> dict:
+    """The community's register confirms each (household, phone) of the estate (as an import does)."""
+    rows = register.numbered([{"estate_id": estate_id, "household": h, "phone": p} for h, p in members])
+    with platform.store("gateway").transaction() as session:
+        return register.import_rows(session, community, rows, {estate_id: tenant_id}, "test/supervisor", utcnow())
+
+
+def claim(platform, community: str, tenant_id: str, estate_id: str, household: str, phone: str) -> dict:
+    with platform.store("gateway").transaction() as session:
+        return register.request_claim(session, phone, estate_id, household, tenant_id, community, utcnow())
+
+
+def sign_in(platform, phone: str, app_key_id: str | None = None) -> Person:
+    """A person signed in with ``phone`` (a browser's session, or a resident app's with its key's id)."""
+    e164 = mainland_mobile(phone)
+    with platform.store("gateway").transaction() as session:
+        person = sessions.person_for(session, e164, utcnow())
+        token = sessions.start(session, person, utcnow(), app_key_id=app_key_id)
+        found = sessions.resume(session, token, utcnow(), app_key_id=app_key_id)
+    return Person(e164, token, found.csrf, found.person_id, found.session_id, app_key_id)
+
+
+def answer(platform, link: str, score: int = 5, person: Person | None = None, user_agent: str = "resident", csrf=True):
+    """POST the survey form as a browser; signed in as ``person`` when given (with the page's CSRF field)."""
+    form = {"score": str(score), "solved": "true"}
+    cookies = None
+    if person is not None:
+        cookies = person.cookies
+        if csrf:
+            form["csrf"] = person.csrf
+    return platform.http.post(link, data=form, headers={"User-Agent": user_agent}, cookies=cookies, timeout=15)
