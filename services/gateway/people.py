@@ -79,7 +79,7 @@ def person_page(template: str, person: sessions.SignedIn | None, status: int = 2
 
 
 def see_other(location: str) -> Response:
-    return Response("", status=303, headers={"Location": location, "Cache-Control": "no-store"})
+    return Response("", status=303, headers={"Location": location, "Cache-Control": "no-store"}, mimetype="text/html")
 
 
 def same(a: str, b: str) -> bool:
@@ -347,7 +347,7 @@ ROUTES: tuple[Route, ...] = (
         "Sign the app's resident out (the token stops working)",
         None,
         204,
-        errors=(401,),
+        errors=(401, 403),
         tag="people",
     ),
 )
