@@ -21,6 +21,7 @@ from services.gateway.routes import (
     operations,
     static,
     surveys,
+    volunteer_pages,
     volunteers,
 )
 
@@ -32,6 +33,7 @@ ROUTES: tuple[Route, ...] = (
     *keys.ROUTES,
     *open311.ROUTES,
     *community.ROUTES,
+    *volunteer_pages.ROUTES,
     *operations.ROUTES,
     *static.ROUTES,
 )
@@ -145,9 +147,11 @@ def operation(route: Route) -> dict:
     if parameters:
         op["parameters"] = parameters
     if route.body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
-        if route.path.startswith("/s/"):
-            op["requestBody"]["content"]["application/x-www-form-urlencoded"] = {"schema": route.body}
+        # A page's form posts a form; the survey page takes JSON as well; the API takes JSON.
+        bodies: dict = {} if route.content == "text/html" else {"application/json": {"schema": route.body}}
+        if route.content == "text/html" or route.path.startswith("/s/"):
+            bodies["application/x-www-form-urlencoded"] = {"schema": route.body}
+        op["requestBody"] = {"required": True, "content": bodies}
     if route.response is not None:
         schema: object = (
             {

@@ -15,12 +15,14 @@ from services.gateway.routes.open311 import Open311Routes
 from services.gateway.routes.operations import OperationRoutes
 from services.gateway.routes.static import StaticRoutes
 from services.gateway.routes.surveys import SurveyRoutes
+from services.gateway.routes.volunteer_pages import VolunteerPageRoutes
 from services.gateway.routes.volunteers import VolunteerRoutes
 
 
 class GatewayService(
     CaseRoutes,
     VolunteerRoutes,
+    VolunteerPageRoutes,
     NotificationRoutes,
     SurveyRoutes,
     KeyRoutes,
