@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,7 +29,7 @@ def roles(session: Session, phone: str) -> list[dict]:
     """Every registration of ``phone`` in the volunteer registry, across tenants ([] if none)."""
     try:
         phone = mainland_mobile(phone)
-    except ValueError:  # marshmallow's ValidationError is a ValueError: not a phone, no volunteer
+    except ValidationError:  # not a phone: no volunteer
         return []
     found = session.scalars(select(Volunteer).where(Volunteer.phone == phone).order_by(Volunteer.tenant))
     return VolunteerRoleSchema(many=True).dump(

@@ -47,8 +47,9 @@ class Browser:
             raise BrowserError(reply["error"])
         return reply["result"]
 
-    def page(self, name: str, javascript: bool = True) -> RemotePage:
-        self.send(op="open", page=name, javascript=javascript)
+    def page(self, name: str, javascript: bool = True, viewport: dict | None = None) -> RemotePage:
+        """``viewport`` e.g. {"width": 360, "height": 800}; default a 390×844 phone."""
+        self.send(op="open", page=name, javascript=javascript, viewport=viewport)
         return RemotePage(self, name)
 
     def close(self) -> None:
@@ -71,6 +72,12 @@ class RemotePage:
 
     def _do(self, op: str, **args: object) -> object:
         return self.browser.send(op=op, page=self.name, **args)
+
+    def cookie(self, name: str, value: str, url: str) -> None:
+        self._do("cookie", name=name, value=value, url=url)
+
+    def url(self) -> str:
+        return self._do("url")
 
     def goto(self, url: str) -> int:
         return self._do("goto", url=url)

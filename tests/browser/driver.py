@@ -26,13 +26,20 @@ def main() -> None:
                 if op == "open":
                     context = browser.new_context(
                         locale="zh-CN",
-                        viewport={"width": 390, "height": 844},
+                        viewport=command.get("viewport") or {"width": 390, "height": 844},
                         is_mobile=True,
                         has_touch=True,
                         java_script_enabled=command.get("javascript", True),
                     )
                     pages[name] = context.new_page()
                     result = None
+                elif op == "cookie":  # a session made by the test (as if signed in on this phone)
+                    pages[name].context.add_cookies(
+                        [{"name": command["name"], "value": command["value"], "url": command["url"]}]
+                    )
+                    result = None
+                elif op == "url":
+                    result = pages[name].url
                 elif op == "goto":
                     response = pages[name].goto(command["url"])
                     result = response.status if response else None
