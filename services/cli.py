@@ -116,6 +116,36 @@ def cmd_key_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_app_key_issue(args: argparse.Namespace) -> int:
+    from services.common.errors import NotFound
+    from services.gateway import tenants
+
+    try:
+        with store("gateway").transaction() as session:
+            issued = tenants.issue_app_key(session, args.tenant, args.name, args.rate_limit)
+    except NotFound as exc:
+        print(exc.detail, file=sys.stderr)
+        return 1
+    print(json.dumps(issued, ensure_ascii=False))
+    return 0
+
+
+def cmd_app_key_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from services.gateway.models import ApiKey, Tenant
+
+    with store("gateway").read() as session:
+        rows = session.execute(
+            select(ApiKey, Tenant.name).join(Tenant, Tenant.id == ApiKey.tenant_id).where(ApiKey.role == "resident_app")
+        )
+        for key, tenant in rows:
+            revoked = key.revoked_at.isoformat() + "Z" if key.revoked_at else None
+            line = {"key_id": key.id, "app": key.label, "tenant": tenant, "prefix": key.prefix, "revoked_at": revoked}
+            print(json.dumps(line, ensure_ascii=False))
+    return 0
+
+
 def cmd_key_revoke(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
@@ -242,13 +272,27 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_key_list)
     p = keys.add_parser("create", help="issue a key with a role (printed once)")
     p.add_argument("--tenant", required=True, help="tenant name")
-    p.add_argument("--role", required=True, choices=("company_admin", "company_staff", "supervisor", "resident_app"))
+    p.add_argument("--role", required=True, choices=("company_admin", "company_staff", "supervisor"))
     p.add_argument("--rate-limit", default=None, help="e.g. 100/second (default: RATE_LIMIT)")
     p.set_defaults(func=cmd_key_create)
     p = keys.add_parser("revoke", help="revoke a tenant's key by its prefix")
     p.add_argument("--tenant", required=True, help="tenant name")
     p.add_argument("prefix")
     p.set_defaults(func=cmd_key_revoke)
+
+    apps = sub.add_parser(
+        "app-key", help="keys of apps that act for residents who sign in through them (operator only)"
+    ).add_subparsers(dest="action", required=True)
+    p = apps.add_parser(
+        "issue", help="issue a resident_app key for an app serving a company's residents (printed once)"
+    )
+    p.add_argument("name", help="the app's name, e.g. 连心App")
+    p.add_argument("--tenant", required=True, help="the company (tenant name) whose residents the app serves")
+    p.add_argument("--rate-limit", default=None, help="e.g. 100/second (default: RATE_LIMIT)")
+    p.set_defaults(func=cmd_app_key_issue)
+    apps.add_parser("list", help="every app key (JSON lines; revoke with `key revoke`)").set_defaults(
+        func=cmd_app_key_list
+    )
 
     cases = sub.add_parser("cases", help="cases").add_subparsers(dest="action", required=True)
     p = cases.add_parser("export", help="a tenant's cases as CSV (UTF-8 with BOM, opens in Excel)")

@@ -64,7 +64,8 @@ def seed(gateway: Store, requests: Store, volunteers: Store) -> list[dict]:
             if tenant is None:
                 tenant_id = tenants.create_tenant(session, company.name, COMMUNITY, key=company.key)["tenant_id"]
                 if company is COMPANIES[0]:
-                    tenants.issue_key(session, tenant_id, role="resident_app", key=RESIDENT_APP_KEY)
+                    app = "连心演示App"  # the operator's demo app for this company's residents
+                    tenants.issue_key(session, tenant_id, role="resident_app", key=RESIDENT_APP_KEY, label=app)
             else:
                 tenant_id = tenant.id
         with requests.transaction() as session:

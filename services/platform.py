@@ -147,7 +147,8 @@ def run() -> int:
             "priority": "normal",
             "reporter": {"name": "陈先生", "phone": "13912345678", "household": "3-2-501"},
         }
-        print(f"  resident app key (缔华物业, send Lianxin-Resident: <mobile>): {demo.RESIDENT_APP_KEY}")
+        print(f"  resident app key (缔华物业; sign a resident in: POST /api/v1/sign-in/code): {demo.RESIDENT_APP_KEY}")
+        print(f"  residents and volunteers sign in at {base}/signin (the code shows in this log)")
         print(f"  party branch:  league {base}/p/communities/{demo.COMMUNITY}/league")
         print(f"                 dashboard {base}/p/dashboard (sign in with {demo.SUPERVISOR_KEY})")
         print("  try:")

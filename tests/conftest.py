@@ -4,7 +4,9 @@ import eventlet
 
 eventlet.monkey_patch()
 
+import logging  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -41,7 +43,15 @@ def outbox_link(amqp_uri):
 @pytest.fixture(scope="session")
 def platform(amqp_uri, database_urls, outbox_link):
     """All five services running in this process, migrated databases, short retry delays."""
-    lx = Platform(amqp_uri, database_urls, RETRY_DELAYS="0.3,0.6,1.2", DLQ_MAX_ATTEMPTS=4, RPC_TIMEOUT=10)
+    # Every test signs in from 127.0.0.1: the per-address code limit is tested on a gateway of its own.
+    lx = Platform(
+        amqp_uri,
+        database_urls,
+        RETRY_DELAYS="0.3,0.6,1.2",
+        DLQ_MAX_ATTEMPTS=4,
+        RPC_TIMEOUT=10,
+        SIGN_IN_SEND_LIMIT_ADDRESS="100000/hour",
+    )
     lx.migrate()
     lx.start(requests={"OUTBOX_AMQP_URI": outbox_link.uri})
     yield lx
@@ -175,3 +185,93 @@ def community_world(platform):
         branch = tenants.create_tenant(session, f"{name}党委", name)
         supervisor = tenants.issue_key(session, branch["tenant_id"], role="supervisor")
     return {"name": name, "good": good, "fair": fair, "small": small, "supervisor": supervisor, "open": open_case}
+
+
+# -- people who sign in (services/gateway/people.py) ------------------------------------------
+
+
+def signed_in_browser(platform, phone: str):
+    """A browser (requests.Session) signed in as ``phone``, without the code round trip.
+
+    ``browser.csrf`` is the session's form token (the hidden ``csrf`` field of every POST form).
+    The session is made directly in the gateway's database, exactly as ``POST /signin`` makes it.
+    """
+    import requests
+
+    from services.common.db import utcnow
+    from services.common.fields import mainland_mobile
+    from services.gateway import sessions
+
+    with platform.store("gateway").transaction() as session:
+        person = sessions.person_for(session, mainland_mobile(phone), utcnow())
+        token = sessions.start(session, person, utcnow())
+        signed = sessions.resume(session, token, utcnow())
+    browser = requests.Session()
+    browser.trust_env = False
+    browser.cookies.set(sessions.COOKIE, token, domain="127.0.0.1", path="/")
+    browser.csrf = signed.csrf
+    return browser
+
+
+def resident_app(platform, tenant_id: str, phone: str, key: str | None = None) -> Api:
+    """An operator-issued app key of ``tenant_id`` acting for ``phone`` (its token made directly).
+
+    ``api.app_key`` is the key alone, ``api.token`` the resident's ``Lianxin-Resident-Token``.
+    """
+    from sqlalchemy import select
+
+    from services.common.db import utcnow
+    from services.common.fields import mainland_mobile
+    from services.gateway import sessions, tenants
+    from services.gateway.models import ApiKey, Tenant
+
+    with platform.store("gateway").transaction() as session:
+        if key is None:
+            name = session.scalar(select(Tenant.name).where(Tenant.id == tenant_id))
+            key = tenants.issue_app_key(session, name, "测试App")["api_key"]
+        key_id = session.scalar(select(ApiKey.id).where(ApiKey.key_hash == tenants.hash_key(key)))
+        person = sessions.person_for(session, mainland_mobile(phone), utcnow())
+        token = sessions.start(session, person, utcnow(), app_key_id=key_id)
+    api = Api(platform, key)
+    api.app_key, api.token = key, token
+    api.headers["Lianxin-Resident-Token"] = token
+    return api
+
+
+class CodeCatcher(logging.Handler):
+    """The development log channel's lines: where a developer (and a test) reads a sign-in code."""
+
+    LINE = re.compile(r"sign-in code for (\S+): (\d{6})$")
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    def code_for(self, phone: str) -> str:
+        """The newest code logged for ``phone`` (waits for it: the notifications service sends it)."""
+        from services.common.phones import mask_phone
+        from services.common.testing import wait_for
+
+        masked = mask_phone(phone)
+
+        def newest():
+            found = [m.group(2) for m in map(self.LINE.search, self.lines) if m and m.group(1) == masked]
+            return found[-1] if found else None
+
+        return wait_for(newest, timeout=10)
+
+
+@pytest.fixture
+def sign_in_codes():
+    """Catches the codes the ``log`` channel shows in development (use distinct phones per test)."""
+    catcher = CodeCatcher()
+    logger = logging.getLogger("lianxin.channel.log")
+    saved = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(catcher)
+    yield catcher
+    logger.removeHandler(catcher)
+    logger.setLevel(saved)

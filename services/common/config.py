@@ -39,6 +39,12 @@ DEFAULTS: dict[str, str] = {
     "RATE_LIMIT": "1000/second",
     "RATE_LIMIT_STORAGE": "memory://",
     "IDEMPOTENCY_TTL_HOURS": "24",
+    # Signing in with a one-time code (services/gateway/codes.py, services/notifications/sign_in.py).
+    "LIANXIN_ENV": "development",  # production: codes never reach a log, SIGN_IN_SECRET is required
+    "SIGN_IN_SECRET": "",  # HMAC key of stored codes; development: a random file in the var dir
+    "SIGN_IN_CHANNEL": "",  # log in development, sms (the SMS channel of NOTIFY_CHANNELS) in production
+    "SIGN_IN_SEND_LIMIT_PHONE": "1/minute;5/hour",
+    "SIGN_IN_SEND_LIMIT_ADDRESS": "20/hour",
 }
 
 
@@ -75,6 +81,11 @@ def public_base_url(env: Mapping[str, str] | None = None) -> str:
     host = setting("GATEWAY_HOST", env)
     host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     return f"http://{host}:{setting('GATEWAY_PORT', env)}"
+
+
+def is_production(env: Mapping[str, str] | None = None) -> bool:
+    """``LIANXIN_ENV=production``: secrets required, sign-in codes never logged."""
+    return setting("LIANXIN_ENV", env).strip().lower() == "production"
 
 
 def service_config(service: str, env: Mapping[str, str] | None = None, **overrides: object) -> dict:

@@ -5,8 +5,17 @@ Roles of an API key:
 - ``company_staff``: the daily work of its company (cases, visits, volunteers, notices), not keys.
 - ``supervisor``: the community party branch (红色物业): reads every company of its community
   through the community routes, adds instructions and escalates; changes nothing else.
-- ``resident_app``: a company's resident app acting for one resident (``Lianxin-Resident``
-  header, a mainland mobile): submits cases and reads only that resident's own.
+- ``resident_app``: an app acting for one resident, only with that resident's consent. The
+  platform operator issues these keys (``lianxin app-key issue``), never a company (``POST
+  /api/v1/keys`` refuses the role). The resident signs in *through the app* with a one-time
+  code sent to their phone (``POST /api/v1/sign-in/code``, ``POST /api/v1/sign-in``); the app
+  then sends the resident's token as ``Lianxin-Resident-Token`` beside its key, and the
+  resident's phone comes from that token alone. Without a live token every route is 401. It
+  submits cases (reporter phone forced to the resident's), reads only that resident's cases
+  and inbox, and the estates, categories, board and calendar.
+
+People who sign in themselves in a browser (residents, volunteers) use no key at all: the
+``lx_session`` cookie of :mod:`services.gateway.people`; their pages check it themselves.
 
 A route missing from :data:`POLICY` is refused to every role (and a unit test fails), so a new
 endpoint cannot be open by accident.
@@ -23,7 +32,8 @@ ROLES = ("company_admin", "company_staff", "supervisor", "resident_app")
 
 ADMIN = frozenset({"company_admin"})
 COMPANY = frozenset({"company_admin", "company_staff"})
-COMPANY_AND_RESIDENT = COMPANY | {"resident_app"}
+RESIDENT_APP = frozenset({"resident_app"})
+COMPANY_AND_RESIDENT = COMPANY | RESIDENT_APP
 SUPERVISION = frozenset({"supervisor"})
 EVERY_ROLE = frozenset(ROLES)
 
@@ -42,7 +52,8 @@ class Caller:
     role: str
     key_id: str
     community: str | None = None
-    resident_phone: str | None = None
+    resident_phone: str | None = None  # only ever from the resident's own session token
+    person_session: str | None = None  # that session's id (an app signs its resident out with it)
 
 
 # (method, path as documented in /openapi.json) → the roles that may call it.
@@ -139,6 +150,10 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/keys"): ADMIN,
     ("POST", "/api/v1/keys/{key_id}/revoke"): ADMIN,
     ("GET", "/api/v1/me"): EVERY_ROLE,
+    # An app signs its resident in with a one-time code (services/gateway/people.py).
+    ("POST", "/api/v1/sign-in/code"): RESIDENT_APP,
+    ("POST", "/api/v1/sign-in"): RESIDENT_APP,
+    ("DELETE", "/api/v1/sign-in"): RESIDENT_APP,
     ("GET", "/open311/v2/services.{format}"): COMPANY,
     ("GET", "/open311/v2/services/{service_code}.{format}"): COMPANY,
     ("POST", "/open311/v2/requests.{format}"): COMPANY,

@@ -57,6 +57,21 @@ class UnsupportedMediaType(LianxinError):
     title = "Unsupported media type"
 
 
+class Answered(LianxinError):
+    """Stop a page route with this ready response (a redirect to sign in, a 403 page).
+
+    Raised by the people helpers (:mod:`services.gateway.people`) so a page route needs one
+    line, not an ``if``; :meth:`Endpoint.response_from_exception` returns ``response`` as is.
+    """
+
+    status = 303
+    title = "See other"
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(f"answered {response.status_code}")
+        self.response = response
+
+
 def json_response(payload: Any, status: int = 200, headers: dict | None = None) -> Response:
     return Response(
         json.dumps(payload, ensure_ascii=False, default=str),
@@ -201,7 +216,11 @@ class Endpoint(HttpRequestHandler):
         if not key.strip() or len(key) > idempotency.MAX_KEY_LENGTH:
             return problem(400, "Bad request", "Idempotency-Key must be 1 to 255 characters")
         request.shallow = False
-        scope = idempotency.digest(request.headers.get("Authorization") or request.path)
+        # An app's key is shared by its residents: each resident's token is a scope of its own.
+        resident = request.headers.get("Lianxin-Resident-Token")
+        scope = idempotency.digest(
+            request.headers.get("Authorization") or request.path, *([resident] if resident else [])
+        )
         fingerprint = idempotency.digest(request.method, request.path, request.query_string, request.get_data())
         ttl = timedelta(hours=float(self.container.config.get("IDEMPOTENCY_TTL_HOURS", 24)))
         store = database_of(self.container).open()
@@ -242,6 +261,8 @@ class Endpoint(HttpRequestHandler):
             return self.response_from_exception(exc)
 
     def response_from_exception(self, exc: BaseException) -> Response:
+        if isinstance(exc, Answered):
+            return exc.response
         return problem_from(exc)
 
 

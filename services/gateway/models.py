@@ -40,6 +40,7 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(32), default="company_admin")
     rate_limit: Mapped[str | None] = mapped_column(String(64), nullable=True)  # e.g. "100/second"; None: default
+    label: Mapped[str | None] = mapped_column(String(100), nullable=True)  # an app key's app (operator-issued)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 

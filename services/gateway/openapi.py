@@ -11,6 +11,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
+from services.gateway import people
 from services.gateway.apidoc import ProblemSchema, Route
 from services.gateway.routes import (
     cases,
@@ -36,6 +37,7 @@ ROUTES: tuple[Route, ...] = (
     *volunteer_pages.ROUTES,
     *operations.ROUTES,
     *static.ROUTES,
+    *people.ROUTES,
 )
 
 

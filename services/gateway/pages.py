@@ -6,10 +6,13 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from services.common.phones import mask_phone
+
 ENV = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "pages"),
     autoescape=select_autoescape(["html"]),
 )
+ENV.filters["mask_phone"] = mask_phone  # 138****8000: the people pages never print a whole number
 
 LABELS = {
     "score": "总体满意度",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import eventlet
-from marshmallow import ValidationError
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from sqlalchemy import select
@@ -11,8 +12,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.database import Database
 from services.common.db import utcnow
-from services.common.errors import NotFound, ValidationFailed
-from services.common.fields import mainland_mobile
+from services.common.errors import NotFound
 from services.common.health import Answer, Health
 from services.common.tracing import LogContext
 from services.gateway import authorization, sessions, tenants
@@ -20,6 +20,8 @@ from services.gateway.authorization import Caller
 from services.gateway.http import ServiceUnavailable, Unauthorized
 from services.gateway.models import Base, DeadLetter, Inbox, Outbox, Tenant
 from services.gateway.ratelimit import RateLimits
+
+RESIDENT_TOKEN = "Lianxin-Resident-Token"
 
 
 class Plumbing:
@@ -43,9 +45,23 @@ class Plumbing:
         return caller.tenant, caller.actor
 
     def _caller(self, request: Request) -> Caller:
-        """Who calls, authenticated, rate limited and authorised (see :mod:`services.gateway.authorization`)."""
+        """Who calls, authenticated, rate limited and authorised (see :mod:`services.gateway.authorization`).
+
+        A ``resident_app`` key acts for a resident only with that resident's own session token
+        (``Lianxin-Resident-Token``, from the one-time-code sign-in through this very app): no
+        token, or a token of another app, an ended or an expired session, is 401 on every route.
+        """
         if getattr(self, "caller", None) is not None:
             return self.caller
+        caller = self._key_caller(request)
+        if caller.role == "resident_app":
+            resident = self._resident(request, caller.key_id)
+            caller = replace(caller, resident_phone=resident.phone, person_session=resident.session_id)
+        self.caller = caller
+        return caller
+
+    def _key_caller(self, request: Request) -> Caller:
+        """The bearer key's caller, without any resident yet (the apps' sign-in routes stop here)."""
         header = request.headers.get("Authorization", "")
         if not header and request.path.startswith("/open311/") and request.values.get("api_key"):
             header = "Bearer " + request.values["api_key"]  # Open311 clients send the key as a parameter
@@ -60,16 +76,13 @@ class Plumbing:
         self.rate_limits.hit(api_key.id, api_key.rate_limit)
         method, rule = request.environ.get("lianxin.route", (request.method, request.path))
         authorization.check(api_key.role, method, rule)
-        caller = Caller(
+        return Caller(
             tenant=tenant.id,
             actor=f"{tenant.name}/{api_key.prefix}",
             role=api_key.role,
             key_id=api_key.id,
             community=tenant.community,
-            resident_phone=self._resident(request) if api_key.role == "resident_app" else None,
         )
-        self.caller = caller
-        return caller
 
     def _person(self, request: Request) -> sessions.SignedIn | None:
         """The person signed in through the ``lx_session`` cookie (the resident and volunteer pages), or None."""
@@ -79,31 +92,28 @@ class Plumbing:
         with self.db.transaction() as session:
             return sessions.resume(session, token, utcnow())
 
-    def _for_own_resident(self, payload: object) -> None:
-        """A resident app submits for its own resident only (403 for anyone else's phone)."""
+    def _for_own_resident(self, payload: object) -> object:
+        """A resident app submits for its own resident only: the reporter's phone is forced to theirs."""
         if self.caller is None or not self.caller.resident_phone or not isinstance(payload, dict):
-            return
+            return payload
         reporter = payload.get("reporter")
-        if not isinstance(reporter, dict) or not isinstance(reporter.get("phone"), str):
-            return  # the owning service reports the shape error
-        try:
-            phone = mainland_mobile(reporter["phone"])
-        except ValidationError:
-            return
-        if phone != self.caller.resident_phone:
-            raise authorization.Forbidden("a resident app submits cases for its own resident only")
+        if not isinstance(reporter, dict):
+            return payload  # the owning service reports the shape error
+        return payload | {"reporter": reporter | {"phone": self.caller.resident_phone}}
 
-    @staticmethod
-    def _resident(request: Request) -> str:
-        """The resident a resident app acts for: the ``Lianxin-Resident`` header, a mainland mobile."""
-        raw = request.headers.get("Lianxin-Resident", "")
-        try:
-            return mainland_mobile(raw)
-        except ValidationError:
-            raise ValidationFailed(
-                "a resident_app key acts for one resident",
-                {"Lianxin-Resident": ["send the resident's mainland mobile number in this header"]},
-            ) from None
+    def _resident(self, request: Request, app_key_id: str) -> sessions.SignedIn:
+        """The resident an app acts for: the live session of ``Lianxin-Resident-Token`` obtained with this key.
+
+        Read from the database on every request, so a sign-out holds on every gateway instance at once.
+        """
+        token = request.headers.get(RESIDENT_TOKEN, "").strip()
+        if not token:
+            raise Unauthorized(f"an app acts for a resident only with {RESIDENT_TOKEN} (POST /api/v1/sign-in)")
+        with self.db.transaction() as session:
+            resident = sessions.resume(session, token, utcnow(), app_key_id=app_key_id)
+        if resident is None:
+            raise Unauthorized(f"{RESIDENT_TOKEN} is unknown, signed out, expired or another app's: sign in again")
+        return resident
 
     def _call(self, service: str, method: str, *args: object) -> object:
         """Call a service over RPC; 503 when it does not answer within RPC_TIMEOUT.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -43,13 +44,25 @@ class Limiter:
 
     def hit(self, key_id: str, own: str | None = None) -> None:
         """Count one request of ``key_id``, or raise :class:`TooManyRequests` (not counted)."""
-        items = limits_of(own or self.default)
-        for item in items:
-            if not self.window.test(item, key_id):
-                reset = self.window.get_window_stats(item, key_id).reset_time
-                raise TooManyRequests(max(1, math.ceil(reset - time.time())))
-        for item in items:
-            self.window.hit(item, key_id)
+        self.hit_each(((key_id, own or self.default),))
+
+    def hit_each(self, counts: Sequence[tuple[str, str]]) -> None:
+        """Count one hit on each (key, limits), or none of them when any limit is reached.
+
+        Sign-in codes count per phone and per client address: a refused send must use up
+        neither, or one busy address could lock a phone out.
+        """
+        wait = 0
+        for key, text in counts:
+            for item in limits_of(text):
+                if not self.window.test(item, key):
+                    reset = self.window.get_window_stats(item, key).reset_time
+                    wait = max(wait, math.ceil(reset - time.time()), 1)
+        if wait:
+            raise TooManyRequests(wait)
+        for key, text in counts:
+            for item in limits_of(text):
+                self.window.hit(item, key)
 
 
 class RateLimits(DependencyProvider):

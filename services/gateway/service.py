@@ -7,6 +7,7 @@ RPC with the caller's tenant. Another tenant's id is simply not found. The route
 
 from __future__ import annotations
 
+from services.gateway.people import PeopleRoutes
 from services.gateway.routes.cases import CaseRoutes
 from services.gateway.routes.community import CommunityRoutes
 from services.gateway.routes.keys import KeyRoutes
@@ -30,5 +31,6 @@ class GatewayService(
     CommunityRoutes,
     OperationRoutes,
     StaticRoutes,
+    PeopleRoutes,
 ):
     name = "gateway"

@@ -38,6 +38,7 @@ def issue_key(
     role: str = "company_admin",
     key: str | None = None,
     rate_limit: str | None = None,
+    label: str | None = None,
 ) -> str:
     """A new key in clear (shown once); ``rate_limit`` overrides RATE_LIMIT for this key."""
     key = key or KEY_PREFIX + secrets.token_urlsafe(24)
@@ -49,6 +50,7 @@ def issue_key(
             key_hash=hash_key(key),
             role=role,
             rate_limit=rate_limit,
+            label=label,
         )
     )
     session.flush()
@@ -84,6 +86,27 @@ def rotate_key(session: Session, name: str) -> dict:
         key.revoked_at = utcnow()
     new = issue_key(session, tenant.id)
     return {"tenant_id": tenant.id, "api_key": new, "revoked": [key.prefix for key in old]}
+
+
+def role_of(session: Session, key_id: str) -> str | None:
+    return session.scalar(select(ApiKey.role).where(ApiKey.id == key_id))
+
+
+def issue_app_key(session: Session, tenant_name: str, app: str, rate_limit: str | None = None) -> dict:
+    """The operator's key for an app serving ``tenant_name``'s residents (printed once).
+
+    It lives under the company whose estates and cases the app's residents use (every resident
+    route is a company's), labelled with the app's name; the company can neither mint nor revoke
+    it. The key alone reads nothing of anyone: each resident's own sign-in token is needed too.
+    """
+    from services.common.errors import NotFound
+
+    tenant = find_tenant(session, tenant_name)
+    if tenant is None:
+        raise NotFound(f"no tenant named {tenant_name!r}")
+    key = issue_key(session, tenant.id, role="resident_app", rate_limit=rate_limit, label=app)
+    record = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).one()
+    return {"tenant_id": tenant.id, "app": app, "key_id": record.id, "role": "resident_app", "api_key": key}
 
 
 def list_keys(session: Session, tenant_id: str) -> list[ApiKey]:

@@ -112,7 +112,9 @@ def build_channels(settings: Settings) -> ChannelSet:
         if name == "inapp":
             continue
         if name == "log":
-            built.senders[name] = LogChannel()
+            # Sign-in codes are shown to the developer only outside production (see LogChannel).
+            production = settings.get("LIANXIN_ENV", "development").strip().lower() == "production"
+            built.senders[name] = LogChannel(show_codes=not production)
         elif name == "email":
             built.senders[name] = SmtpEmailChannel(
                 settings.get("SMTP_HOST", "127.0.0.1"),

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from services.gateway import tenants
-from tests.conftest import Api, new_company
+from tests.conftest import Api, new_company, resident_app
 
 pytestmark = pytest.mark.integration
 
@@ -122,18 +122,13 @@ def test_comments_public_and_internal(company, second_company):
 
 def test_a_resident_app_comments_on_its_residents_own_case_in_public(platform, company):
     case = company.case(company.estate_id, phone="13912360009")
-    with platform.store("gateway").transaction() as session:
-        key = tenants.issue_key(session, company.tenant_id, role="resident_app")
-    app = Api(platform, key)
-    mine = app.post(
-        f"/api/v1/cases/{case['id']}/comments",
-        {"body": "师傅几点到？", "author_role": "staff", "visibility": "internal"},
-        headers={"Lianxin-Resident": "13912360009"},
-    )
+    app = resident_app(platform, company.tenant_id, "13912360009")
+    sneaky = {"body": "师傅几点到？", "author_role": "staff", "visibility": "internal"}
+    mine = app.post(f"/api/v1/cases/{case['id']}/comments", sneaky)
     assert mine.status_code == 201, mine.text
     assert (mine.json()["author_role"], mine.json()["visibility"]) == ("resident", "public")
-    other = app.post(f"/api/v1/cases/{case['id']}/comments", {"body": "x"}, headers={"Lianxin-Resident": "13912360010"})
-    assert problem(other, 404)
+    other = resident_app(platform, company.tenant_id, "13912360010", key=app.app_key)
+    assert problem(other.post(f"/api/v1/cases/{case['id']}/comments", {"body": "x"}), 404)
 
 
 def test_search_filters_and_counts(company):

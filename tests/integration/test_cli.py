@@ -55,6 +55,24 @@ def test_keys_with_roles_from_the_command_line(platform, capsys):
     assert after.status_code == 401
 
 
+def test_the_operator_issues_app_keys_that_act_for_nobody_without_a_resident_token(platform, capsys):
+    with platform.with_env():
+        assert cli.main(["tenant", "create", "--name", "应用物业", "--community", "政通路社区"]) == 0
+        json.loads(capsys.readouterr().out)
+        assert cli.main(["app-key", "issue", "连心App", "--tenant", "应用物业"]) == 0
+        issued = json.loads(capsys.readouterr().out)
+        assert (issued["app"], issued["role"]) == ("连心App", "resident_app")
+        assert cli.main(["app-key", "list"]) == 0
+        listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert {"app": "连心App", "tenant": "应用物业", "prefix": issued["api_key"][:12]}.items() <= next(
+            k for k in listed if k["key_id"] == issued["key_id"]
+        ).items()
+        assert cli.main(["app-key", "issue", "x", "--tenant", "没有这家"]) == 1
+    bearer = {"Authorization": f"Bearer {issued['api_key']}"}
+    alone = platform.http.get(platform.base_url + "/api/v1/me", headers=bearer)
+    assert alone.status_code == 401
+
+
 def test_cases_export_is_csv_without_contacts_unless_asked(platform, company, capsys, tmp_path):
     company.case(company.estate_id, title='=HYPERLINK("http://x")', phone="13912341111")
     company.case(company.estate_id, title="楼道灯不亮")

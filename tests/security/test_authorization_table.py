@@ -13,7 +13,7 @@ import pytest
 
 from services.gateway import tenants
 from services.gateway.authorization import POLICY, ROLES
-from tests.conftest import Api
+from tests.conftest import Api, resident_app
 from tests.security.probes import owns_an_id, send
 
 pytestmark = pytest.mark.integration
@@ -23,22 +23,26 @@ RESIDENT = "13912349001"  # the victim's case reporter (see conftest)
 
 @pytest.fixture(scope="module")
 def keys(platform, victim):
-    """One key per role for the victim tenant."""
+    """One key per role for the victim tenant; the app's (operator-issued) with its resident's token."""
     made = {}
     with platform.store("gateway").transaction() as session:
         for role in ROLES:
-            made[role] = Api(platform, tenants.issue_key(session, victim.tenant_id, role=role))
-    made["resident_app"].headers["Lianxin-Resident"] = RESIDENT
+            if role != "resident_app":
+                made[role] = Api(platform, tenants.issue_key(session, victim.tenant_id, role=role))
+    made["resident_app"] = resident_app(platform, victim.tenant_id, RESIDENT)
     return made
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "path"), sorted(POLICY))
-def test_each_role_on_each_endpoint_of_its_own_tenant(keys, victim, role, method, path):
+def test_each_role_on_each_endpoint_of_its_own_tenant(platform, keys, victim, role, method, path):
     missing = [n for n in re.findall(r"\{(\w+)\}", path) if n not in victim.ids]
     if missing:
         pytest.fail(f"no id to try for {missing}: add one to the victim fixture")
-    response = send(keys[role], method, path, victim.ids)
+    api = keys[role]
+    if (role, method, path) == ("resident_app", "DELETE", "/api/v1/sign-in"):  # signs out: not the shared token
+        api = resident_app(platform, victim.tenant_id, RESIDENT, key=api.app_key)
+    response = send(api, method, path, victim.ids)
     if role in POLICY[(method, path)]:
         assert response.status_code not in (401, 403), (role, method, path, response.text)
     else:
@@ -55,13 +59,13 @@ def test_an_allowed_role_with_another_tenants_ids_gets_404(keys, intruder, victi
 
 
 def test_a_resident_app_reads_only_its_residents_cases(platform, victim, keys):
-    own = keys["resident_app"].get(f"/api/v1/cases/{victim.ids['case_id']}")
+    app = keys["resident_app"]
+    own = app.get(f"/api/v1/cases/{victim.ids['case_id']}")
     assert own.status_code == 200 and own.json()["reporter"]["phone"] == "+86" + RESIDENT
-    other = Api(platform, keys["resident_app"].headers["Authorization"].removeprefix("Bearer "))
-    other.headers["Lianxin-Resident"] = "13912349002"
+    other = resident_app(platform, victim.tenant_id, "13912349002", key=app.app_key)  # same app, another resident
     refused = other.get(f"/api/v1/cases/{victim.ids['case_id']}")
     assert refused.status_code == 404
-    listed = keys["resident_app"].get("/api/v1/cases", params={"reporter_phone": "13912349002"}).json()["data"]
+    listed = app.get("/api/v1/cases", params={"reporter_phone": "13912349002"}).json()["data"]
     assert [c["id"] for c in listed] == [victim.ids["case_id"]]  # its own resident's, whatever it asks
     assert other.get("/api/v1/cases").json()["data"] == []
     body = {
@@ -72,11 +76,14 @@ def test_a_resident_app_reads_only_its_residents_cases(platform, victim, keys):
         "channel": "app",
         "reporter": {"name": "邻居", "phone": "13912349002", "household": "1-1-101"},
     }
-    assert keys["resident_app"].post("/api/v1/cases", body).status_code == 403
-    assert other.post("/api/v1/cases", body).status_code == 201
-    nobody = Api(platform, other.headers["Authorization"].removeprefix("Bearer "))
+    forced = app.post("/api/v1/cases", body)  # the reporter is the signed-in resident, whatever is sent
+    assert forced.status_code == 201 and forced.json()["reporter"]["phone"] == "+86" + RESIDENT
+    assert app.get("/api/v1/cases").json()["data"][0]["id"] == forced.json()["id"]
+    nobody = Api(platform, app.app_key)
     missing = nobody.get(f"/api/v1/cases/{victim.ids['case_id']}")
-    assert missing.status_code == 422 and "Lianxin-Resident" in missing.json()["errors"]
+    assert missing.status_code == 401 and "Lianxin-Resident-Token" in missing.json()["detail"]
+    named = nobody.get(f"/api/v1/cases/{victim.ids['case_id']}", headers={"Lianxin-Resident": RESIDENT})
+    assert named.status_code == 401  # naming a phone is no consent
 
 
 def test_a_revoked_key_is_refused_and_keys_are_listed_by_prefix_only(platform, keys):
@@ -95,5 +102,9 @@ def test_a_revoked_key_is_refused_and_keys_are_listed_by_prefix_only(platform, k
     me = admin.get("/api/v1/me").json()
     own_key = [k for k in listed if k["prefix"] == me["key_prefix"]][0]
     assert admin.post(f"/api/v1/keys/{own_key['id']}/revoke", {}).status_code == 409
+    app = admin.post("/api/v1/keys", {"role": "resident_app"})
+    assert app.status_code == 403 and "platform operator" in app.json()["detail"]
+    app_key = next(k for k in admin.get("/api/v1/keys").json()["data"] if k["role"] == "resident_app")
+    assert admin.post(f"/api/v1/keys/{app_key['id']}/revoke", {}).status_code == 403
     bad = admin.post("/api/v1/keys", {"role": "supervisor", "rate_limit": "lots"})
     assert bad.status_code == 422 and set(bad.json()["errors"]) == {"role", "rate_limit"}

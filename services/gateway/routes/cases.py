@@ -64,8 +64,7 @@ class CaseRoutes(Plumbing):
     @endpoint("POST", "/api/v1/cases")
     def submit_case(self, request: Request) -> Response:
         tenant, actor = self._tenant(request)
-        payload = read_json(request)
-        self._for_own_resident(payload)
+        payload = self._for_own_resident(read_json(request))
         case = self._call("requests", "submit_case", tenant, payload, actor)
         return json_response(case, 201, {"Location": f"/api/v1/cases/{case['id']}"})
 

@@ -9,11 +9,13 @@ from services.common.errors import validated
 from services.common.fields import Text, Timestamp
 from services.gateway import tenants
 from services.gateway.apidoc import Route, path_id
+from services.gateway.authorization import Forbidden
 from services.gateway.http import endpoint, json_response, read_json
 from services.gateway.plumbing import Plumbing
 from services.gateway.ratelimit import limits_of
 
-COMPANY_ROLES = ("company_admin", "company_staff", "resident_app")
+COMPANY_ROLES = ("company_admin", "company_staff")
+OPERATOR_ONLY = "resident_app keys are issued by the platform operator (lianxin app-key issue), not by a company"
 
 
 def rate_limit_text(text: str) -> None:
@@ -83,7 +85,10 @@ class KeyRoutes(Plumbing):
     @endpoint("POST", "/api/v1/keys")
     def create_key(self, request: Request) -> Response:
         caller = self._caller(request)
-        data = validated(KeyCreateSchema(), read_json(request))
+        payload = read_json(request)
+        if isinstance(payload, dict) and payload.get("role") == "resident_app":
+            raise Forbidden(OPERATOR_ONLY)  # an app acts for residents only with their consent, not a company's
+        data = validated(KeyCreateSchema(), payload)
         with self.db.transaction() as session:
             key = tenants.issue_key(session, caller.tenant, role=data["role"], rate_limit=data["rate_limit"])
             created = KeySchema().dump(tenants.authenticate(session, key)[1]) | {"api_key": key}
@@ -93,6 +98,8 @@ class KeyRoutes(Plumbing):
     def revoke_key(self, request: Request, key_id: str) -> Response:
         caller = self._caller(request)
         with self.db.transaction() as session:
+            if tenants.role_of(session, key_id) == "resident_app":
+                raise Forbidden("an app key is the platform operator's to revoke (lianxin key revoke)")
             revoked = KeySchema().dump(tenants.revoke_key(session, caller.tenant, key_id, caller.key_id))
         return json_response(revoked)
 
