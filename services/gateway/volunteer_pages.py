@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from werkzeug.wrappers import Response
+
 from services.common.fields import SHANGHAI
+from services.common.phones import mask_phone
 from services.gateway.pages import ENV
+from services.gateway.people import person_page
 from services.gateway.sessions import SignedIn
 
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
@@ -53,12 +57,6 @@ def span(start: str | None, end: str | None) -> str:
     return f"{first}–{last.rsplit(' ', 1)[1]}" if same_day else f"{first} – {last}"
 
 
-def masked(phone: str) -> str:
-    """+8613800000101 → 138****0101, for saying which phone is signed in."""
-    digits = phone.removeprefix("+86")
-    return f"{digits[:3]}****{digits[-4:]}"
-
-
 def spaced(phone: str) -> str:
     """+8613912345678 → "139 1234 5678": a number a volunteer can read out and dial."""
     digits = phone.removeprefix("+86")
@@ -73,28 +71,21 @@ def hours(value: float) -> str:
 ENV.filters.update(lx_when=when, lx_phone=spaced, lx_hours=hours)
 
 
-def _render(template: str, person: SignedIn, tab: str | None, **context: object) -> str:
-    return ENV.get_template(template).render(
-        person=person,
-        csrf=person.csrf,
-        tab=tab,
-        tabs=TABS,
-        states=STATES,
-        outcomes=OUTCOMES,
-        **context,
-    )
+def _render(template: str, person: SignedIn, tab: str | None, status: int = 200, **context: object) -> Response:
+    """A volunteer page on ``_person.html`` (never cached: it may carry a resident's phone)."""
+    return person_page(template, person, status, tab=tab, tabs=TABS, states=STATES, outcomes=OUTCOMES, **context)
 
 
-def not_a_volunteer_page(person: SignedIn) -> str:
-    return _render("volunteer_none.html", person, None, phone=masked(person.phone))
+def not_a_volunteer_page(person: SignedIn) -> Response:
+    return _render("volunteer_none.html", person, None, phone=mask_phone(person.phone))
 
 
-def message_page(person: SignedIn, heading: str, text: str) -> str:
-    """A page that only says something (a visit not found, an expired form)."""
-    return _render("volunteer_message.html", person, "visits", heading=heading, text=text)
+def message_page(person: SignedIn, heading: str, text: str, status: int) -> Response:
+    """A page that only says something (a visit not found, or moved on to someone else)."""
+    return _render("volunteer_message.html", person, "visits", status, heading=heading, text=text)
 
 
-def visits_page(person: SignedIn, companies: list[dict], done: str | None = None) -> str:
+def visits_page(person: SignedIn, companies: list[dict], done: str | None = None) -> Response:
     """``companies``: [{company, name, active, estates, visits}], one per registration."""
     return _render("volunteer_visits.html", person, "visits", companies=companies, notice=DONE.get(done or ""))
 
@@ -103,15 +94,17 @@ def visit_page(
     person: SignedIn,
     company: dict,
     visit: dict,
+    status: int = 200,
     done: str | None = None,
     stale: bool = False,
     errors: dict | None = None,
     form: dict | None = None,
-) -> str:
+) -> Response:
     return _render(
         "volunteer_visit.html",
         person,
         "visits",
+        status,
         company=company,
         visit=visit,
         notice=DONE.get(done or ""),
@@ -121,12 +114,12 @@ def visit_page(
     )
 
 
-def hours_page(person: SignedIn, companies: list[dict]) -> str:
+def hours_page(person: SignedIn, companies: list[dict]) -> Response:
     """``companies``: [{company, name, volunteer_id, ledger, total, ranking}]."""
     return _render("volunteer_hours.html", person, "hours", companies=companies)
 
 
-def shifts_page(person: SignedIn, companies: list[dict]) -> str:
+def shifts_page(person: SignedIn, companies: list[dict]) -> Response:
     """``companies``: [{company, name, shifts}] (the coming shifts of the volunteer schedule)."""
     for company in companies:
         for shift in company["shifts"]:

@@ -73,9 +73,6 @@ class RemotePage:
     def _do(self, op: str, **args: object) -> object:
         return self.browser.send(op=op, page=self.name, **args)
 
-    def cookie(self, name: str, value: str, url: str) -> None:
-        self._do("cookie", name=name, value=value, url=url)
-
     def url(self) -> str:
         return self._do("url")
 

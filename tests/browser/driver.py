@@ -33,11 +33,6 @@ def main() -> None:
                     )
                     pages[name] = context.new_page()
                     result = None
-                elif op == "cookie":  # a session made by the test (as if signed in on this phone)
-                    pages[name].context.add_cookies(
-                        [{"name": command["name"], "value": command["value"], "url": command["url"]}]
-                    )
-                    result = None
                 elif op == "url":
                     result = pages[name].url
                 elif op == "goto":

@@ -2,15 +2,15 @@
 /v/hours and /v/shifts. Server-rendered, zh-CN, phone first, no JavaScript.
 
 Who is a volunteer is the registry's word, never a choice at sign-in: the person signed in
-(cookie ``lx_session``) is asked for once per page (``volunteer_roles``), and the gateway then
-acts only as those volunteers, each within its own company (tenant). A visit that is not one
-of theirs is a 404 whichever company it belongs to, and nothing is changed. Every form posts
-the session's CSRF token; what a visit allows and shows is the volunteers service's answer.
+(``/signin``, cookie ``lx_session``) is looked up once per page (``volunteer_roles``), and the
+gateway then acts only as those volunteers, each within its own company (tenant). A visit that
+is not one of theirs is a 404 whichever company it belongs to, and nothing is changed. Every
+form posts the session's CSRF token (:meth:`PeopleRoutes._check_csrf`); what a visit allows and
+shows is the volunteers service's answer.
 """
 
 from __future__ import annotations
 
-import hmac
 from urllib.parse import quote
 
 from marshmallow import Schema, fields
@@ -20,40 +20,24 @@ from werkzeug.wrappers import Request, Response
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.gateway import volunteer_pages
 from services.gateway.apidoc import Param, Route, path_id
-from services.gateway.http import endpoint
+from services.gateway.http import Answered, endpoint
 from services.gateway.models import Tenant
-from services.gateway.plumbing import Plumbing
-from services.gateway.routes.community import see_other
+from services.gateway.people import PeopleRoutes, see_other
 from services.gateway.sessions import SignedIn
 
 #: The page an action leads to says what was done (``?done=…``; see volunteer_pages.DONE).
 DONE = {"accept": "accepted", "complete": "completed"}
+MISSING = "没有找到这次回访：它可能已转给其他志愿者，或不是分给您的。"
 
 
-def page(body: str, status: int = 200) -> Response:
-    """A volunteer page: it may carry a resident's phone, so no cache keeps it."""
-    response = Response(body, status=status, mimetype="text/html")
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def sign_in_first(path: str) -> Response:
-    """Not signed in: to the sign-in page, which comes back here afterwards."""
-    return see_other("/signin?next=" + quote(path, safe="/"))
-
-
-def csrf_ok(request: Request, person: SignedIn) -> bool:
-    """The form carries this session's CSRF token (constant-time comparison)."""
-    sent = request.form.get("csrf", "")
-    return bool(sent) and hmac.compare_digest(sent.encode(), person.csrf.encode())
-
-
-class VolunteerPageRoutes(Plumbing):
-    def _volunteer(self, request: Request, path: str) -> tuple[SignedIn, list[dict]] | Response:
-        """The signed-in person and their registrations ([] when none), or the way to /signin."""
-        person = self._person(request)
-        if person is None:
-            return sign_in_first(path)
+class VolunteerPageRoutes(PeopleRoutes):
+    def _volunteer(self, request: Request, back_to: str | None = None) -> tuple[SignedIn, list[dict]]:
+        """The signed-in person and their registrations ([] when none); else stop with a 303 to
+        /signin, which comes back to ``back_to`` (a form's page, not the URL it posts to)."""
+        if back_to is None:
+            person = self._require_person(request)
+        elif (person := self._person(request)) is None:
+            raise Answered(see_other("/signin?next=" + quote(back_to, safe="/")))
         roles = self._call("volunteers", "volunteer_roles", person.phone)
         with self.db.read() as session:
             names = dict(
@@ -77,19 +61,15 @@ class VolunteerPageRoutes(Plumbing):
 
     @staticmethod
     def _missing(person: SignedIn) -> Response:
-        text = "没有找到这次回访：它可能已转给其他志愿者，或不是分给您的。"
-        return page(volunteer_pages.message_page(person, "回访不存在", text), 404)
+        return volunteer_pages.message_page(person, "回访不存在", MISSING, 404)
 
     # --- pages ----------------------------------------------------------------------------
 
     @endpoint("GET", "/v")
     def volunteer_visits_page(self, request: Request) -> Response:
-        found = self._volunteer(request, "/v")
-        if isinstance(found, Response):
-            return found
-        person, roles = found
+        person, roles = self._volunteer(request)
         if not roles:
-            return page(volunteer_pages.not_a_volunteer_page(person))
+            return volunteer_pages.not_a_volunteer_page(person)
         companies = [
             role
             | {
@@ -98,20 +78,17 @@ class VolunteerPageRoutes(Plumbing):
             }
             for role in roles
         ]
-        return page(volunteer_pages.visits_page(person, companies, request.args.get("done")))
+        return volunteer_pages.visits_page(person, companies, request.args.get("done"))
 
     @endpoint("GET", "/v/visits/<string:visit_id>")
     def volunteer_visit_page(self, request: Request, visit_id: str) -> Response:
-        found = self._volunteer(request, f"/v/visits/{visit_id}")
-        if isinstance(found, Response):
-            return found
-        person, roles = found
+        person, roles = self._volunteer(request)
         try:
             role, visit = self._own_visit(roles, visit_id)
         except NotFound:
             return self._missing(person)
         company = role | {"estates": self._estates(role["tenant"])}
-        return page(volunteer_pages.visit_page(person, company, visit, done=request.args.get("done")))
+        return volunteer_pages.visit_page(person, company, visit, done=request.args.get("done"))
 
     @endpoint("POST", "/v/visits/<string:visit_id>/accept")
     def volunteer_accept_visit(self, request: Request, visit_id: str) -> Response:
@@ -127,13 +104,8 @@ class VolunteerPageRoutes(Plumbing):
 
     def _act(self, request: Request, visit_id: str, action: str) -> Response:
         """One action on the person's own visit: 404 if not theirs, 409 (the page says so) if stale."""
-        found = self._volunteer(request, f"/v/visits/{visit_id}")
-        if isinstance(found, Response):
-            return found
-        person, roles = found
-        if not csrf_ok(request, person):
-            text = "表单已失效（可能停留太久或在别处退出了登录），请返回页面刷新后重试。"
-            return page(volunteer_pages.message_page(person, "请重新提交", text), 403)
+        person, roles = self._volunteer(request, back_to=f"/v/visits/{visit_id}")
+        self._check_csrf(request, person)
         try:
             role, _ = self._own_visit(roles, visit_id)
         except NotFound:
@@ -164,19 +136,15 @@ class VolunteerPageRoutes(Plumbing):
         try:
             visit = self._call("volunteers", "my_visit", role["tenant"], role["volunteer_id"], visit_id)
         except NotFound:  # it moved on to someone else in the meantime
-            text = volunteer_pages.STALE
-            return page(volunteer_pages.message_page(person, "回访已转给他人", text), status)
+            return volunteer_pages.message_page(person, "回访已转给他人", volunteer_pages.STALE, status)
         company = role | {"estates": self._estates(role["tenant"])}
-        return page(volunteer_pages.visit_page(person, company, visit, **shown), status)  # type: ignore[arg-type]
+        return volunteer_pages.visit_page(person, company, visit, status, **shown)  # type: ignore[arg-type]
 
     @endpoint("GET", "/v/hours")
     def volunteer_hours_page(self, request: Request) -> Response:
-        found = self._volunteer(request, "/v/hours")
-        if isinstance(found, Response):
-            return found
-        person, roles = found
+        person, roles = self._volunteer(request)
         if not roles:
-            return page(volunteer_pages.not_a_volunteer_page(person))
+            return volunteer_pages.not_a_volunteer_page(person)
         companies = []
         for role in roles:
             tenant, volunteer_id = role["tenant"], role["volunteer_id"]
@@ -189,16 +157,13 @@ class VolunteerPageRoutes(Plumbing):
                     "ranking": self._call("volunteers", "hours_ranking", tenant, {}),
                 }
             )
-        return page(volunteer_pages.hours_page(person, companies))
+        return volunteer_pages.hours_page(person, companies)
 
     @endpoint("GET", "/v/shifts")
     def volunteer_shifts_page(self, request: Request) -> Response:
-        found = self._volunteer(request, "/v/shifts")
-        if isinstance(found, Response):
-            return found
-        person, roles = found
+        person, roles = self._volunteer(request)
         if not roles:
-            return page(volunteer_pages.not_a_volunteer_page(person))
+            return volunteer_pages.not_a_volunteer_page(person)
         companies = [
             role
             | {
@@ -210,7 +175,7 @@ class VolunteerPageRoutes(Plumbing):
             }
             for role in roles
         ]
-        return page(volunteer_pages.shifts_page(person, companies))
+        return volunteer_pages.shifts_page(person, companies)
 
 
 class VisitActionFormSchema(Schema):
@@ -233,7 +198,7 @@ VISIT = path_id("visit_id")
 def _page(method: str, path: str, summary: str, *args: object, **kwargs: object) -> Route:
     """A documented volunteer page: HTML, the session cookie instead of an API key."""
     params = (VISIT, SESSION) if "{visit_id}" in path else (SESSION,)
-    defaults: dict = {"params": params, "auth": False, "content": "text/html", "tag": "pages"}
+    defaults: dict = {"params": params, "auth": False, "content": "text/html", "tag": "people"}
     return Route(method, path, summary, *args, **(defaults | kwargs))  # type: ignore[arg-type]
 
 
