@@ -149,11 +149,9 @@ def operation(route: Route) -> dict:
     if parameters:
         op["parameters"] = parameters
     if route.body is not None:
-        # A page's form posts a form; the survey page takes JSON as well; the API takes JSON.
-        bodies: dict = {} if route.content == "text/html" else {"application/json": {"schema": route.body}}
-        if route.content == "text/html" or route.path.startswith("/s/"):
-            bodies["application/x-www-form-urlencoded"] = {"schema": route.body}
-        op["requestBody"] = {"required": True, "content": bodies}
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
+        if route.path.startswith("/s/"):
+            op["requestBody"]["content"]["application/x-www-form-urlencoded"] = {"schema": route.body}
     if route.response is not None:
         schema: object = (
             {

@@ -71,7 +71,7 @@ def hours(value: float) -> str:
 ENV.filters.update(lx_when=when, lx_phone=spaced, lx_hours=hours)
 
 
-def _render(template: str, person: SignedIn, tab: str | None, status: int = 200, **context: object) -> Response:
+def _render(template: str, person: SignedIn | None, tab: str | None, status: int = 200, **context: object) -> Response:
     """A volunteer page on ``_person.html`` (never cached: it may carry a resident's phone)."""
     return person_page(template, person, status, tab=tab, tabs=TABS, states=STATES, outcomes=OUTCOMES, **context)
 
@@ -80,7 +80,7 @@ def not_a_volunteer_page(person: SignedIn) -> Response:
     return _render("volunteer_none.html", person, None, phone=mask_phone(person.phone))
 
 
-def message_page(person: SignedIn, heading: str, text: str, status: int) -> Response:
+def message_page(person: SignedIn | None, heading: str, text: str, status: int) -> Response:
     """A page that only says something (a visit not found, or moved on to someone else)."""
     return _render("volunteer_message.html", person, "visits", status, heading=heading, text=text)
 

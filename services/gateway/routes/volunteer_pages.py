@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from marshmallow import Schema, fields
 from sqlalchemy import select
 from werkzeug.wrappers import Request, Response
 
@@ -27,6 +26,7 @@ from services.gateway.sessions import SignedIn
 
 #: The page an action leads to says what was done (``?done=…``; see volunteer_pages.DONE).
 DONE = {"accept": "accepted", "complete": "completed"}
+MAX_ID = 64  # as documented for the path: ids are UUIDs
 MISSING = "没有找到这次回访：它可能已转给其他志愿者，或不是分给您的。"
 
 
@@ -60,8 +60,12 @@ class VolunteerPageRoutes(PeopleRoutes):
         raise NotFound(f"visit {visit_id} not found")
 
     @staticmethod
-    def _missing(person: SignedIn) -> Response:
+    def _missing(person: SignedIn | None) -> Response:
         return volunteer_pages.message_page(person, "回访不存在", MISSING, 404)
+
+    def _no_such_id(self, request: Request, visit_id: str) -> Response | None:
+        """An id no visit can have (longer than any id) is a 404 at once, signed in or not."""
+        return self._missing(self._person(request)) if len(visit_id) > MAX_ID else None
 
     # --- pages ----------------------------------------------------------------------------
 
@@ -82,6 +86,8 @@ class VolunteerPageRoutes(PeopleRoutes):
 
     @endpoint("GET", "/v/visits/<string:visit_id>")
     def volunteer_visit_page(self, request: Request, visit_id: str) -> Response:
+        if (refused := self._no_such_id(request, visit_id)) is not None:
+            return refused
         person, roles = self._volunteer(request)
         try:
             role, visit = self._own_visit(roles, visit_id)
@@ -104,6 +110,8 @@ class VolunteerPageRoutes(PeopleRoutes):
 
     def _act(self, request: Request, visit_id: str, action: str) -> Response:
         """One action on the person's own visit: 404 if not theirs, 409 (the page says so) if stale."""
+        if (refused := self._no_such_id(request, visit_id)) is not None:
+            return refused
         person, roles = self._volunteer(request, back_to=f"/v/visits/{visit_id}")
         self._check_csrf(request, person)
         try:
@@ -178,19 +186,6 @@ class VolunteerPageRoutes(PeopleRoutes):
         return volunteer_pages.shifts_page(person, companies)
 
 
-class VisitActionFormSchema(Schema):
-    csrf = fields.String(required=True, metadata={"description": "the session's form token (in every page's forms)"})
-
-
-class VisitCompleteFormSchema(VisitActionFormSchema):
-    outcome = fields.String(required=True, metadata={"enum": ["satisfied", "unsatisfied", "unreachable"]})
-    notes = fields.String(metadata={"maxLength": 1000})
-
-
-class VisitDeclineFormSchema(VisitActionFormSchema):
-    reason = fields.String(metadata={"maxLength": 500})
-
-
 SESSION = Param("lx_session", "cookie", "set by signing in (/signin)", schema={"type": "string"})
 VISIT = path_id("visit_id")
 
@@ -207,12 +202,14 @@ ROUTES: tuple[Route, ...] = (
           errors=(303,)),
     _page("GET", "/v/visits/{visit_id}", "One of the volunteer's visits, with what they may do now",
           errors=(303, 404)),
-    _page("POST", "/v/visits/{visit_id}/accept", "Accept one's own open visit", None, 303, VisitActionFormSchema,
+    _page("POST", "/v/visits/{visit_id}/accept", "Accept one's own open visit (form: csrf)", None, 303,
           errors=(403, 404, 409)),
-    _page("POST", "/v/visits/{visit_id}/complete", "Record one's own visit's outcome (unsatisfied reopens the case)",
-          None, 303, VisitCompleteFormSchema, errors=(403, 404, 409, 422)),
-    _page("POST", "/v/visits/{visit_id}/decline", "Decline one's own visit; it is reassigned by the fair rule",
-          None, 303, VisitDeclineFormSchema, errors=(403, 404, 409, 422)),
+    _page("POST", "/v/visits/{visit_id}/complete",
+          "Record one's own visit's outcome (form: csrf, outcome satisfied|unsatisfied|unreachable, notes); "
+          "unsatisfied reopens the case", None, 303, errors=(403, 404, 409, 422)),
+    _page("POST", "/v/visits/{visit_id}/decline",
+          "Decline one's own visit (form: csrf, reason); it is reassigned by the fair rule", None, 303,
+          errors=(403, 404, 409, 422)),
     _page("GET", "/v/hours", "The volunteer's service hours and their company's published ranking", errors=(303,)),
     _page("GET", "/v/shifts", "The volunteer's coming activity shifts", errors=(303,)),
 )  # fmt: skip
