@@ -25,6 +25,7 @@ from services.gateway.routes import (
     resident_pages,
     static,
     surveys,
+    volunteer_pages,
     volunteers,
 )
 
@@ -37,6 +38,7 @@ ROUTES: tuple[Route, ...] = (
     *open311.ROUTES,
     *community.ROUTES,
     *households.ROUTES,
+    *volunteer_pages.ROUTES,
     *operations.ROUTES,
     *resident_pages.ROUTES,
     *static.ROUTES,

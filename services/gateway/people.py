@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from markupsafe import escape
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request, Response
@@ -79,7 +80,10 @@ def person_page(template: str, person: sessions.SignedIn | None, status: int = 2
 
 
 def see_other(location: str) -> Response:
-    return Response("", status=303, headers={"Location": location, "Cache-Control": "no-store"}, mimetype="text/html")
+    """A 303 as a page (text/html, as the pages' routes document it), with a link for anything
+    that does not follow redirects."""
+    body = f'<!doctype html><meta charset="utf-8"><a href="{escape(location)}">{escape(location)}</a>'
+    return Response(body, status=303, headers={"Location": location, "Cache-Control": "no-store"}, mimetype="text/html")
 
 
 def same(a: str, b: str) -> bool:

@@ -20,12 +20,14 @@ from services.gateway.routes.photos import PhotoRoutes
 from services.gateway.routes.resident_pages import ResidentPages
 from services.gateway.routes.static import StaticRoutes
 from services.gateway.routes.surveys import SurveyRoutes
+from services.gateway.routes.volunteer_pages import VolunteerPageRoutes
 from services.gateway.routes.volunteers import VolunteerRoutes
 
 
 class GatewayService(
     CaseRoutes,
     VolunteerRoutes,
+    VolunteerPageRoutes,
     NotificationRoutes,
     SurveyRoutes,
     KeyRoutes,

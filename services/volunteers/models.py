@@ -38,6 +38,8 @@ class Volunteer(Base):
     __table_args__ = (
         UniqueConstraint("tenant", "phone", name="uq_volunteer_tenant_phone"),
         Index("ix_volunteers_tenant", "tenant", "id"),
+        # The volunteer's own pages find every company a signed-in phone volunteers for.
+        Index("ix_volunteers_phone", "phone"),
     )
 
 
@@ -67,6 +69,8 @@ class Visit(Base):
     # Bumped by each claim (decline, completion): the conditional UPDATE that takes the row first.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # When the assigned volunteer said "I'll do it" (their page); cleared when the visit moves on.
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # Who must not be offered this visit again: decliners and the holder it was taken from.
     declined_by: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     taken_from: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))

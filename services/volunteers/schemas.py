@@ -175,6 +175,13 @@ class VisitCompleteSchema(StrictSchema):
     )
 
 
+class OwnVisitCompleteSchema(StrictSchema):
+    """The volunteer completing their own visit: the outcome and notes (hours are staff's to set)."""
+
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    notes = Text(1000, load_default=None)
+
+
 class VisitDeclineSchema(StrictSchema):
     volunteer_id = _id(required=True)
     reason = Text(500, load_default=None)
@@ -192,8 +199,39 @@ class VisitSchema(Schema):
     created_at = Timestamp()
     completed_at = Timestamp(allow_none=True)
     assigned_at = Timestamp(allow_none=True)
+    accepted_at = Timestamp(allow_none=True)
     declined_by = fields.List(fields.String())
     overdue_count = fields.Integer()
+
+
+class VolunteerRoleSchema(Schema):
+    """One registration of a phone in the registry: the volunteer pages ask for all of them."""
+
+    tenant = fields.String()
+    volunteer_id = fields.String()
+    name = fields.String()
+    active = fields.Boolean()
+
+
+class OwnVisitSchema(Schema):
+    """A visit as its volunteer sees it on their page (``resident_*`` only while it is open)."""
+
+    id = fields.String()
+    case_id = fields.String()
+    case_title = fields.String()
+    estate_id = fields.String()
+    household = fields.String()
+    building = fields.String()
+    status = fields.String(metadata={"description": "scheduled, completed or cancelled"})
+    state = fields.String(metadata={"description": "assigned, accepted, overdue, done or cancelled"})
+    due_at = Timestamp()
+    accepted_at = Timestamp(allow_none=True)
+    completed_at = Timestamp(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True)
+    resident_name = fields.String(allow_none=True)
+    resident_phone = fields.String(allow_none=True)
+    actions = fields.List(fields.String(), metadata={"description": "accept, complete, decline: what may be done now"})
 
 
 class VisitEventSchema(Schema):

@@ -15,7 +15,7 @@ from services.common.health import HealthServer
 from services.common.rpc import rpc
 from services.common.subscribe import subscribe
 from services.common.tracing import LogContext
-from services.volunteers import activities, calendar, hours, registry, signups, teams, visits
+from services.volunteers import activities, calendar, hours, personal, registry, signups, teams, visits
 from services.volunteers.models import Base, DeadLetter, Inbox, Outbox
 from services.volunteers.schemas import (
     ActivityCancelSchema,
@@ -25,6 +25,7 @@ from services.volunteers.schemas import (
     HoursCorrectionSchema,
     HoursQuerySchema,
     HoursTotalsQuerySchema,
+    OwnVisitCompleteSchema,
     RankingQuerySchema,
     ResidentSignupCreateSchema,
     SeriesCreateSchema,
@@ -164,6 +165,45 @@ class VolunteersService:
         with self.db.inbox(event, "on_case_reopened") as session:
             if session is not None:
                 visits.cancel_pending(session, event["tenant"], event["data"]["case_id"], "case reopened")
+
+    # --- the volunteer's own pages (the gateway's /v, for a signed-in phone) -----------------
+
+    @rpc
+    def volunteer_roles(self, phone: str) -> list[dict]:
+        """Every company ``phone`` volunteers for: [{tenant, volunteer_id, name, active}]."""
+        with self.db.read() as session:
+            return personal.roles(session, phone)
+
+    @rpc
+    def my_visits(self, tenant: str, volunteer_id: str) -> list[dict]:
+        with self.db.read() as session:
+            registry.find(session, tenant, volunteer_id)
+            return personal.visits_of(session, tenant, volunteer_id, utcnow())
+
+    @rpc
+    def my_visit(self, tenant: str, volunteer_id: str, visit_id: str) -> dict:
+        """The visit if it is this volunteer's, else 404 (another volunteer's or company's)."""
+        with self.db.read() as session:
+            return personal.view(personal.visit_of(session, tenant, volunteer_id, visit_id), utcnow())
+
+    @rpc
+    def accept_visit(self, tenant: str, visit_id: str, volunteer_id: str) -> dict:
+        """404 unless the volunteer's; 409 once the visit is no longer open or has moved on."""
+        self._exists(personal.visit_of, tenant, volunteer_id, visit_id)
+        with self.db.transaction() as session:
+            now = utcnow()
+            return personal.view(visits.accept(session, tenant, visit_id, volunteer_id, now), now)
+
+    @rpc
+    def complete_my_visit(self, tenant: str, volunteer_id: str, visit_id: str, payload: dict) -> dict:
+        """The volunteer records the outcome of their own open visit (404 / 409 as accept_visit)."""
+        self._exists(personal.visit_of, tenant, volunteer_id, visit_id)
+        data = validated(OwnVisitCompleteSchema(), payload)
+        with self.db.transaction() as session:
+            visits.complete(
+                session, self.db.emit, tenant, visit_id, data["outcome"], data["notes"], volunteer_id=volunteer_id
+            )
+            return personal.view(visits.find(session, tenant, visit_id), utcnow())
 
     # --- service hours --------------------------------------------------------------------
 

@@ -215,6 +215,21 @@ def _claim(session: Session, tenant: str, visit_id: str, *conditions: Any) -> Vi
     return visit
 
 
+def accept(session: Session, tenant: str, visit_id: str, volunteer_id: str, now: datetime | None = None) -> Visit:
+    """The assigned volunteer takes the visit on (their page); accepting again changes nothing.
+
+    Only the volunteer it is assigned to, and only while it is open: the same conditional
+    UPDATE as every other change, so an accept racing a decline or the overdue sweep loses
+    cleanly (409) instead of marking a visit that has already moved on.
+    """
+    visit = _claim(session, tenant, visit_id, Visit.volunteer_id == volunteer_id)
+    if visit.accepted_at is None:
+        visit.accepted_at = _naive(now or utcnow())
+        session.flush()
+        log.info("visit %s accepted by %s", visit.id, volunteer_id)
+    return visit
+
+
 def complete(
     session: Session,
     emit: Emit,
@@ -224,9 +239,15 @@ def complete(
     notes: str | None,
     credited_hours: float = 1.0,
     now: datetime | None = None,
+    volunteer_id: str | None = None,
 ) -> dict:
-    """Record the outcome; credits the volunteer's hours; unsatisfied reopens the case (requests)."""
-    visit = _claim(session, tenant, visit_id)
+    """Record the outcome; credits the volunteer's hours; unsatisfied reopens the case (requests).
+
+    ``volunteer_id``: the volunteer's own page completes only a visit assigned to them (staff,
+    through the API, may record any visit of their company).
+    """
+    mine = (Visit.volunteer_id == volunteer_id,) if volunteer_id is not None else ()
+    visit = _claim(session, tenant, visit_id, *mine)
     now = _naive(now or utcnow())
     visit.status = "completed"
     visit.outcome = outcome
@@ -276,6 +297,7 @@ def decline(
 def _reassign(session: Session, emit: Emit, visit: Visit, chosen: str | None, now: datetime) -> None:
     visit.volunteer_id = chosen
     visit.assigned_at = now if chosen else None
+    visit.accepted_at = None  # the new volunteer has not said yes yet
     session.flush()
     if chosen:
         # The new volunteer is told through the same event as a first assignment.
@@ -335,6 +357,7 @@ def handle_overdue(
         visit.overdue_count = LEFT_FOR_STAFF
         visit.volunteer_id = None
         visit.assigned_at = None
+        visit.accepted_at = None
         session.flush()
     missed_by = session.get(Volunteer, holder) if holder else None
     overdue_data = {

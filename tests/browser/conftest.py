@@ -73,6 +73,9 @@ class RemotePage:
     def _do(self, op: str, **args: object) -> object:
         return self.browser.send(op=op, page=self.name, **args)
 
+    def url(self) -> str:
+        return self._do("url")
+
     def goto(self, url: str) -> int:
         return self._do("goto", url=url)
 
@@ -90,9 +93,6 @@ class RemotePage:
 
     def cookie(self, url: str, name: str, value: str) -> None:
         self._do("cookie", url=url, name=name, value=value)
-
-    def url(self) -> str:
-        return self._do("url")
 
     def text(self, selector: str) -> str:
         return self._do("text", selector=selector)

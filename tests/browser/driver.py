@@ -33,6 +33,8 @@ def main() -> None:
                     )
                     pages[name] = context.new_page()
                     result = None
+                elif op == "url":
+                    result = pages[name].url
                 elif op == "goto":
                     response = pages[name].goto(command["url"])
                     result = response.status if response else None
@@ -49,8 +51,6 @@ def main() -> None:
                 elif op == "cookie":
                     cookie = {"name": command["name"], "value": command["value"], "url": command["url"]}
                     result = pages[name].context.add_cookies([cookie])
-                elif op == "url":
-                    result = pages[name].url
                 elif op == "text":
                     result = pages[name].inner_text(command["selector"])
                 elif op == "count":
