@@ -1,4 +1,8 @@
-"""The faults a reliability run injects. Each targets this machine's own services only."""
+"""The faults a reliability run injects. Each targets the run's own processes only: its service
+processes, and its own RabbitMQ node (bench.rabbit_node), never the machine's broker.
+
+A fault checks that it took effect (``Context.check``); one whose effect is not observed marks its
+row failed, so a fault that silently did nothing cannot pass as survived."""
 
 from __future__ import annotations
 
@@ -15,22 +19,16 @@ from kombu import Queue
 from sqlalchemy import select
 
 from bench.poison import FILE_SETTING, MARK
+from bench.rabbit_node import RabbitNode
 from bench.stack import Client, close, prepare
 from services.common.broker import ConfirmingPublisher, Outgoing, connect
 from services.common.config import SERVICES
 from services.common.db import Store, make_engine
-from services.common.testing import ServiceProcesses
-from services.platform import ensure_broker
+from services.common.testing import ServiceProcesses, wait_for
 
 
 def sh(*cmd: str) -> None:
     subprocess.run(cmd, check=False, capture_output=True, timeout=120)
-
-
-def ensure_broker_running() -> None:
-    """Leave the machine's RabbitMQ as we found it: running, no memory alarm."""
-    ensure_broker()
-    sh("rabbitmqctl", "set_vm_memory_high_watermark", "0.4")
 
 
 class Context:
@@ -41,9 +39,17 @@ class Context:
     """
 
     def __init__(
-        self, lx: ServiceProcesses, tenant: str, estate: str, client: Client, expected: set[str], closed: set[str]
+        self,
+        lx: ServiceProcesses,
+        tenant: str,
+        estate: str,
+        client: Client,
+        expected: set[str],
+        closed: set[str],
+        broker: RabbitNode | None = None,
     ) -> None:
         self.lx, self.tenant, self.estate, self.client = lx, tenant, estate, client
+        self.broker = broker  # the run's own RabbitMQ node, which the stack uses
         self.expected, self.closed = expected, closed
         self.notes: list[str] = []
         self.failed = False
@@ -70,19 +76,38 @@ class Context:
         return {"notes": "; ".join(self.notes), **({"failed": True} if self.failed else {})}
 
 
+def own_broker(ctx: Context) -> RabbitNode | None:
+    if ctx.broker is None:
+        ctx.check(False, "no broker of the run's own to inject the fault into: nothing done")
+    return ctx.broker
+
+
 def broker_kill(ctx: Context) -> None:
-    sh("pkill", "-9", "-f", "beam.smp")
-    ctx.notes.append("RabbitMQ kill -9, restarted after 10 s")
+    """kill -9 the run's own RabbitMQ node, 10 s down, then start it again (a new OS process)."""
+    if (node := own_broker(ctx)) is None:
+        return
+    old = node.kill()
+    ctx.check(old is not None and not node.reachable(), f"RabbitMQ (own node) kill -9 pid {old}, unreachable")
     time.sleep(10)
-    ensure_broker_running()
+    try:
+        new = node.restart()
+    except RuntimeError as error:
+        ctx.check(False, f"RabbitMQ (own node) did not start again: {error}")
+        return
+    ctx.check(new != old and node.reachable(), f"restarted after 10 s as pid {new} in {node.started_in} s, reachable")
 
 
 def kill(service: str, sig: int) -> Callable[[Context], None]:
     def inject(ctx: Context) -> None:
+        name = signal.Signals(sig).name
+        before = [p.pid for p in ctx.lx.live(service)]
         codes = ctx.lx.kill(service, sig)
+        gone = before and len(codes) == len(before) and not any(p.pid in before for p in ctx.lx.live(service))
+        ctx.check(bool(gone), f"{service} {name} pid {before}, exit {codes}")
         time.sleep(1.0)
         ctx.lx.start(service)
-        ctx.notes.append(f"{service} {signal.Signals(sig).name}, exit {codes}, started again after 1 s")
+        after = [p.pid for p in ctx.lx.live(service)]
+        ctx.check(bool(after) and not set(after) & set(before), f"started again after 1 s as pid {after}")
 
     return inject
 
@@ -212,14 +237,27 @@ def postgres_stop(ctx: Context) -> None:
 
 
 def slow_broker(ctx: Context) -> None:
-    sh("rabbitmqctl", "set_vm_memory_high_watermark", "0.0001")
-    ctx.notes.append("memory alarm 15 s (publishers blocked)")
+    """A memory alarm on the run's own node for 15 s: every publisher blocked, then released."""
+    if (node := own_broker(ctx)) is None:
+        return
+    try:
+        node.set_memory_alarm(True)
+        raised = wait_for(node.alarms, timeout=10, interval=0.5)
+    except (AssertionError, subprocess.SubprocessError):
+        raised = []
+    ctx.check("memory" in raised, f"memory alarm on the own node: {raised or 'not raised'}")
     time.sleep(15)
-    sh("rabbitmqctl", "set_vm_memory_high_watermark", "0.4")
+    try:
+        node.set_memory_alarm(False)
+        wait_for(lambda: not node.alarms(), timeout=10, interval=0.5)
+        cleared = True
+    except (AssertionError, subprocess.SubprocessError):
+        cleared = False
+    ctx.check(cleared, f"cleared after 15 s (watermark back to the node's {node.watermark})")
 
 
 def nothing(ctx: Context) -> None:
-    ctx.notes.append("2 instances of every domain service")
+    ctx.notes.append("load condition: 2 instances of every domain service (no fault injected)")
 
 
 FAULTS: dict[str, Callable[[Context], None]] = {

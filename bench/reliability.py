@@ -1,6 +1,8 @@
 """`make reliability`: close N cases at a steady rate while a fault hits, then count against a ledger.
 
-For each fault: a fresh stack (services as separate processes, private vhost and databases),
+The run starts its own RabbitMQ node (bench.rabbit_node) and stops it at the end; the machine's
+broker is never touched. For each fault: a fresh stack (services as separate processes, a fresh
+vhost on that node, private databases),
 N cases prepared up to `resolved`, then closed at RATE per second while the fault is injected
 a third of the way in. The checker then counts, per closed case, visits, surveys and survey
 notifications (each must be exactly 1) and reports lost / duplicated / unexpected, and the
@@ -24,6 +26,7 @@ from pathlib import Path
 from bench import faults
 from bench.ledger import tally
 from bench.poison import FILE_SETTING
+from bench.rabbit_node import RabbitNode
 from bench.stack import close, prepare, seed
 from services.common.config import SERVICES
 from services.common.testing import service_processes, wait_for
@@ -46,7 +49,7 @@ def drive(client, cases: list[str], rate: float, closed: set[str], started: thre
     started.set()
 
 
-def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir: Path) -> dict:
+def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir: Path, node: RabbitNode) -> dict:
     inject: Callable = faults.FAULTS[name]
     settings = {
         "RETRY_DELAYS": "0.5,1,2",
@@ -54,7 +57,7 @@ def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir:
         "CONSUMER_WATCHDOG_SECONDS": "20",
         FILE_SETTING: str(workdir / f"{name}.poison"),  # read by bench.faulty_service only
     }
-    with service_processes(workdir / name, postgres_url, **settings) as lx:
+    with node.vhost() as amqp_uri, service_processes(workdir / name, postgres_url, amqp_uri, **settings) as lx:
         if name in faults.FAULTY_HANDLERS:
             lx.command = faults.FAULTY_SERVICE
         instances = 2 if name == "two-instances" else 1
@@ -64,7 +67,7 @@ def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir:
         cases = prepare(client, estate, n)
         closed: set[str] = set()
         started = threading.Event()
-        context = faults.Context(lx, tenant, estate, client, expected=set(cases), closed=closed)
+        context = faults.Context(lx, tenant, estate, client, expected=set(cases), closed=closed, broker=node)
         if name in faults.BEGIN:
             faults.BEGIN[name](context)
         driver = threading.Thread(target=drive, args=(client, cases, rate, closed, started), daemon=True)
@@ -127,13 +130,16 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [f for f in chosen if f != "postgres-stop"]
     workdir = Path(tempfile.mkdtemp(prefix="lianxin-reliability-"))
     rows = []
+    node = RabbitNode(workdir / "rabbitmq")
     try:
+        node.start()
+        print(f"== own RabbitMQ node {node.name} at {node.uri} (pid {node.pid}, up in {node.started_in} s)", flush=True)
         for name in chosen:
             print(f"== {name}: {n} cases at {rate}/s", flush=True)
-            rows.append(run_fault(name, n, rate, args.postgres, workdir))
+            rows.append(run_fault(name, n, rate, args.postgres, workdir, node))
             print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     finally:
-        faults.ensure_broker_running()
+        node.stop()
         Path(args.report).write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
     bad = [r for r in rows if r["lost"] or r["duplicated"] or r["unexpected"] or r.get("failed")]
     if bad:

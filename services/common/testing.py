@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -41,20 +41,28 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def private_vhost(base_uri: str = "amqp://guest:guest@127.0.0.1:5672/") -> Iterator[str]:
-    """A fresh RabbitMQ vhost for the session, deleted afterwards."""
+def private_vhost(
+    base_uri: str = "amqp://guest:guest@127.0.0.1:5672/",
+    ctl: Sequence[str] = (RABBITMQCTL,),
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """A fresh RabbitMQ vhost for the session, deleted afterwards.
+
+    ``ctl`` and ``env`` are the rabbitmqctl command that reaches the broker at ``base_uri``
+    (by default the machine's; bench.rabbit_node passes its own node's)."""
     name = f"lianxin-test-{uuid.uuid4().hex[:10]}"
-    subprocess.run([RABBITMQCTL, "-q", "add_vhost", name], check=True, capture_output=True, timeout=60)
+    subprocess.run([*ctl, "-q", "add_vhost", name], check=True, capture_output=True, timeout=60, env=env)
     subprocess.run(
-        [RABBITMQCTL, "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
+        [*ctl, "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
         check=True,
         capture_output=True,
         timeout=60,
+        env=env,
     )
     try:
         yield base_uri.rstrip("/") + "/" + quote(name, safe="")
     finally:
-        subprocess.run([RABBITMQCTL, "-q", "delete_vhost", name], capture_output=True, timeout=60)
+        subprocess.run([*ctl, "-q", "delete_vhost", name], capture_output=True, timeout=60, env=env)
 
 
 @contextlib.contextmanager
@@ -334,13 +342,19 @@ class ServiceProcesses:
 
 
 @contextlib.contextmanager
-def service_processes(workdir: Path, postgres_url: str | None, **settings: str) -> Iterator[ServiceProcesses]:
+def service_processes(
+    workdir: Path, postgres_url: str | None, amqp_uri: str | None = None, **settings: str
+) -> Iterator[ServiceProcesses]:
+    """The services as separate processes on private databases, and on ``amqp_uri`` if given
+    (e.g. a vhost of the reliability harness's own node), else on a private vhost of the
+    machine's broker."""
     workdir.mkdir(parents=True, exist_ok=True)
-    with private_vhost() as amqp_uri, private_databases(postgres_url) as urls:
+    vhost = contextlib.nullcontext(amqp_uri) if amqp_uri else private_vhost()
+    with vhost as uri, private_databases(postgres_url) as urls:
         env = (
             dict(os.environ)
             | {
-                "AMQP_URI": amqp_uri,
+                "AMQP_URI": uri,
                 "GATEWAY_PORT": str(free_port()),
                 "LIANXIN_VAR_DIR": str(workdir),
                 "LOG_LEVEL": "WARNING",
