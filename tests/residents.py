@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nameko.standalone.rpc import ServiceRpcProxy
+
 from services.common.db import utcnow
 from services.common.fields import mainland_mobile
 from services.gateway import register, sessions
+from services.gateway.residents import ResidentActions
 
 
 @dataclass
@@ -61,3 +64,16 @@ def answer(platform, link: str, score: int = 5, person: Person | None = None, us
         if csrf:
             form["csrf"] = person.csrf
     return platform.http.post(link, data=form, headers={"User-Agent": user_agent}, cookies=cookies, timeout=15)
+
+
+class Seams(ResidentActions):
+    """The gateway's resident seams (what the resident pages call) outside a worker: its database, RPC
+    through a standalone proxy."""
+
+    def __init__(self, platform) -> None:
+        self.db = platform.store("gateway")
+        self.platform = platform
+
+    def _call(self, service: str, method: str, *args: object) -> object:
+        with ServiceRpcProxy(service, self.platform.config("gateway")) as proxy:
+            return getattr(proxy, method)(*args)

@@ -4,14 +4,12 @@ import json
 import uuid
 
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services import cli
 from services.common.errors import ValidationFailed
 from services.gateway import tenants
-from services.gateway.residents import ResidentActions
 from tests.conftest import Api, company_in
-from tests.residents import claim, sign_in
+from tests.residents import Seams, claim, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -22,18 +20,6 @@ PATHS = (
     ("POST", "/api/v1/community/household-claims/{claim_id}/confirm"),
     ("POST", "/api/v1/community/household-claims/{claim_id}/reject"),
 )
-
-
-class Actions(ResidentActions):
-    """The gateway's resident seams outside a worker: its database, RPC through a standalone proxy."""
-
-    def __init__(self, platform):
-        self.db = platform.store("gateway")
-        self.platform = platform
-
-    def _call(self, service, method, *args):
-        with ServiceRpcProxy(service, self.platform.config("gateway")) as proxy:
-            return getattr(proxy, method)(*args)
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +127,7 @@ def test_company_keys_may_not_touch_the_register(community):
 
 def test_a_resident_claims_and_only_the_communitys_supervisor_decides(platform, community):
     first, supervisor, other = community["first"], community["supervisor"], community["other_supervisor"]
-    actions = Actions(platform)
+    actions = Seams(platform)
     resident = sign_in(platform, "13900330001")
     made = actions._claim_household(resident, first.tenant_id, first.estate_id, "3-3-303")
     assert (made["status"], made["source"], made["community"]) == ("pending", "claim", community["name"])

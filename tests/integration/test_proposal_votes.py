@@ -8,31 +8,18 @@ votes only with its resident's sign-in token.
 from datetime import timedelta
 
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.common.db import utcnow
 from services.gateway import tenants
 from services.gateway.authorization import Forbidden
-from services.gateway.residents import NOT_CONFIRMED, ResidentActions
+from services.gateway.residents import NOT_CONFIRMED
 from services.requests import proposals
 from tests.conftest import Api
-from tests.residents import claim, confirm, sign_in
+from tests.residents import Seams, claim, confirm, sign_in
 
 pytestmark = pytest.mark.integration
 
 COMMUNITY = "政通路社区"  # the community of tests.conftest.new_company
-
-
-class Pages(ResidentActions):
-    """The resident pages' seam outside a worker: the gateway's database, RPC through a standalone proxy."""
-
-    def __init__(self, platform):
-        self.db = platform.store("gateway")
-        self.platform = platform
-
-    def _call(self, service, method, *args):
-        with ServiceRpcProxy(service, self.platform.config("gateway")) as proxy:
-            return getattr(proxy, method)(*args)
 
 
 def open_proposal(company):
@@ -115,7 +102,7 @@ def test_the_resident_pages_vote_through_the_same_rule(platform, company, second
     member, outsider = "13900560001", "13900560002"
     confirm(platform, COMMUNITY, company.tenant_id, company.estate_id, ("9-1-901", member))
     proposal = open_proposal(company)
-    pages = Pages(platform)
+    pages = Seams(platform)
     ballot = pages._vote_as_resident(sign_in(platform, member), company.tenant_id, proposal["id"], "abstain")
     assert (ballot["household"], ballot["choice"]) == ("9-1-901", "abstain")
     with pytest.raises(Forbidden):

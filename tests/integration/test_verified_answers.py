@@ -18,7 +18,7 @@ from services.surveys import statistics, tallies
 from services.surveys.models import Survey
 from tests.conftest import company_in
 from tests.integration.test_closed_loop import survey_link
-from tests.residents import answer, claim, confirm, sign_in
+from tests.residents import Seams, answer, claim, confirm, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -156,3 +156,20 @@ def test_a_reopened_cases_survey_is_gone_for_the_resident_too(platform, world):
         assert surveys.resident_survey(world.tenant_id, case["id"])["status"] == "voided"
         with pytest.raises(Gone):
             surveys.answer_for_case(world.tenant_id, case["id"], {"score": 5}, None, {"phone": "+86" + reporter})
+
+
+def test_the_resident_pages_answer_through_the_gateway_seam_and_only_a_member_is_verified(platform, world):
+    """ResidentActions._answer_for_case_as: the gateway decides ``verified`` from the register."""
+    member = "13900660101"
+    confirm(platform, world.community, world.tenant_id, world.estate_id, ("8-3-801", member))
+    member_case, _, _ = closed_case_link(platform, world, "8-3-801")
+    reporter_case, _, reporter = closed_case_link(platform, world, "8-3-802")
+    pages = Seams(platform)
+    view = pages._resident_survey(world.tenant_id, member_case["id"])
+    assert view["status"] == "issued" and "token" not in view
+    pages._answer_for_case_as(sign_in(platform, member), world.tenant_id, member_case["id"], {"score": 5}, "fp-a")
+    with pytest.raises(NotFound):  # a confirmed member of another household may not use this one's answer
+        pages._answer_for_case_as(sign_in(platform, member), world.tenant_id, reporter_case["id"], {"score": 1}, "x")
+    pages._answer_for_case_as(sign_in(platform, reporter), world.tenant_id, reporter_case["id"], {"score": 4}, "fp-b")
+    assert survey_of(platform, member_case["id"]).verified is True
+    assert survey_of(platform, reporter_case["id"]).verified is False  # the reporter is not in the register
