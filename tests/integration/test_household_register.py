@@ -8,7 +8,7 @@ import pytest
 from services import cli
 from services.common.errors import ValidationFailed
 from services.gateway import tenants
-from tests.conftest import Api, company_in
+from tests.conftest import Api, company_in, signed_in_browser
 from tests.residents import Seams, claim, sign_in
 
 pytestmark = pytest.mark.integration
@@ -172,3 +172,35 @@ def test_the_register_from_the_command_line(platform, community, capsys, tmp_pat
     assert ("4-4-404", "+8613900440001") in {(r["household"], r["phone"]) for r in listed}
     with platform.with_env(), pytest.raises(SystemExit, match="no community named"):
         cli.main(["households", "import", "没有这个社区", str(register_file)])
+
+
+def test_a_resident_claims_a_household_on_the_estates_page_and_the_supervisor_confirms_it(platform, community):
+    first, supervisor, staff = community["first"], community["supervisor"], community["staff"]
+    browser = signed_in_browser(platform, "13900330011")
+    page = f"{platform.base_url}/e/{first.estate_id}"
+    before = browser.get(page, timeout=15)
+    assert before.status_code == 200 and "申请确认住户" in before.text
+
+    without_token = browser.post(f"{page}/households", data={"household": "6-1-601"}, allow_redirects=False)
+    assert without_token.status_code == 403
+    bad = browser.post(f"{page}/households", data={"household": "六楼", "csrf": browser.csrf}, allow_redirects=False)
+    assert bad.status_code == 422 and 'value="六楼"' in bad.text
+    assert supervisor.get("/api/v1/community/households", params={"phone": "13900330011"}).json()["data"] == []
+
+    made = browser.post(
+        f"{page}/households", data={"household": "6-1-601", "csrf": browser.csrf}, allow_redirects=False
+    )
+    assert made.status_code == 303 and made.headers["Location"] == f"/e/{first.estate_id}?done=claim"
+    shown = browser.get(platform.base_url + made.headers["Location"], timeout=15).text
+    assert "社区确认后即可投票" in shown and "6-1-601" in shown and "待社区确认" in shown
+
+    (claim_row,) = [
+        c for c in supervisor.get("/api/v1/community/household-claims").json()["data"] if c["household"] == "6-1-601"
+    ]
+    # The company being rated has no say in it.
+    assert staff.post(f"/api/v1/community/household-claims/{claim_row['id']}/confirm", {}).status_code == 403
+    assert first.post(f"/api/v1/community/household-claims/{claim_row['id']}/confirm", {}).status_code == 403
+    assert "待社区确认" in browser.get(page, timeout=15).text
+    assert supervisor.post(f"/api/v1/community/household-claims/{claim_row['id']}/confirm", {}).status_code == 200
+    after = browser.get(page, timeout=15).text
+    assert "社区已确认" in after and "申请确认住户" not in after

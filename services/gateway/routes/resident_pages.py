@@ -36,7 +36,11 @@ REPORT_FIELDS = ("category", "title", "description", "household", "name")
 DEFAULT_NAME = "业主"
 NOT_IN_REGISTER = "本小区住户名册中没有这一户，请核对 楼-单元-房号"
 #: What a page says after a form went through (``?done=…`` on the redirect).
-NOTICES = {"survey": "感谢您的评价！", "vote": "投票成功，感谢参与。"}
+NOTICES = {
+    "survey": "感谢您的评价！",
+    "vote": "投票成功，感谢参与。",
+    "claim": "已提交，社区确认后即可投票和报名活动。",
+}
 
 
 def zh(messages: list[str] | str) -> str:
@@ -102,8 +106,48 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
         estate = self._estate(estate_id)
         if estate is None:
             return self._missing(person, "小区")
-        mine = self._mine(person, estate_id) if person else []
-        return person_page("resident_estate.html", person, estate=estate, mine=mine)
+        return self._estate_page(person, estate, notice=NOTICES.get(request.args.get("done", ""), ""))
+
+    def _estate_page(
+        self,
+        person: sessions.SignedIn | None,
+        estate: dict,
+        status: int = 200,
+        claim_error: str = "",
+        typed: str = "",
+        notice: str = "",
+    ) -> Response:
+        mine = self._mine(person, estate["id"]) if person else []
+        rows = self._my_households(person, estate["id"]) if person else []
+        claims = [row for row in rows if row["status"] != "confirmed"]
+        return person_page(
+            "resident_estate.html", person, status, estate=estate, mine=mine, claims=claims,
+            claim_error=claim_error, typed=typed, notice=notice,
+        )  # fmt: skip
+
+    # --- claim a household: the community's supervisor confirms it -------------------------
+
+    @endpoint("POST", "/e/<string:estate_id>/households")
+    def claim_household(self, request: Request, estate_id: str) -> Response:
+        """I live in this household: a pending claim the community's supervisor confirms or rejects.
+
+        Only the community can confirm it (never the company): until then my votes and sign-ups
+        wait and my ratings do not count in the league.
+        """
+        person = self._require_person(request)
+        self._check_csrf(request, person)
+        estate = self._estate(estate_id)
+        if estate is None:
+            return self._missing(person, "小区")
+        typed = (request.form.get("household") or "").strip()
+        try:
+            claim = self._claim_household(person, estate["tenant"], estate_id, typed)
+        except ValidationFailed as exc:
+            message = flat_errors(exc.errors).get("household") or zh(exc.detail)
+            return self._estate_page(person, estate, 422, claim_error=message, typed=typed)
+        if claim["status"] == "confirmed":
+            return see_other(f"/e/{estate_id}")
+        return see_other(f"/e/{estate_id}?done=claim")
 
     # --- report a case -------------------------------------------------------------------
 
@@ -449,6 +493,8 @@ ROUTES: tuple[Route, ...] = (
           None, params=(ESTATE,), errors=(404,), content="image/svg+xml", tag="estates"),
     Route("GET", "/e/{estate_id}", "The estate's page (what its QR code opens)", None, params=(ESTATE,),
           errors=(404,), **PAGE_ROUTE),
+    Route("POST", "/e/{estate_id}/households", "Claim my household in this estate (form with csrf); the "
+          "community's supervisor confirms it", None, 303, params=(ESTATE,), errors=(403, 404, 422), **PAGE_ROUTE),
     Route("GET", "/e/{estate_id}/report", "Report a case: the form (sign-in needed)", None, params=(ESTATE,),
           errors=(303, 404), **PAGE_ROUTE),
     Route("POST", "/e/{estate_id}/report", "Report a case (multipart, csrf, up to 3 photos); 303 to it", None, 303,
