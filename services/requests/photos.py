@@ -25,7 +25,7 @@ PHOTO_VIEW = PhotoSchema()
 
 def public_url(photo: CasePhoto) -> str:
     """Where the gateway serves a published photo to anyone (services/gateway/routes/photos.py)."""
-    return f"/p/{photo.id}"
+    return f"/p/photos/{photo.id}"
 
 
 def to_dict(photo: CasePhoto) -> dict:
@@ -101,7 +101,7 @@ def set_published(
 
 
 def published(session: Session, photo_id: str) -> dict:
-    """A published photo of any tenant, by its id (the public ``/p/<id>``); unpublished ones are not found."""
+    """A published photo of any tenant, by its id (the public ``/p/photos/<id>``); unpublished ones are not found."""
     photo = session.scalars(
         select(CasePhoto).where(CasePhoto.id == photo_id, CasePhoto.published_at.is_not(None))
     ).first()

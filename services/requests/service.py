@@ -211,7 +211,7 @@ class RequestsService:
 
     @rpc
     def published_photo(self, photo_id: str) -> dict:
-        """A published photo of any tenant (the public ``/p/<photo_id>``); NotFound for any other."""
+        """A published photo of any tenant (the public ``/p/photos/<photo_id>``); NotFound for any other."""
         with self.db.read() as session:
             return case_photos.published(session, photo_id)
 

@@ -133,7 +133,7 @@ def test_the_board_and_the_public_address_show_published_photos_only(platform, c
     case = company.case(company.estate_id, phone="13912380007", title="墙皮脱落")
     first, second = upload(company, case["id"], JPEG, ("b.png", png(), "image/png")).json()["data"]
     company.close(case["id"])
-    public = platform.base_url + f"/p/{first['id']}"
+    public = platform.base_url + f"/p/photos/{first['id']}"
 
     def board_photos():
         board = company.get(f"/api/v1/estates/{company.estate_id}/board").json()["data"]
@@ -143,15 +143,15 @@ def test_the_board_and_the_public_address_show_published_photos_only(platform, c
     assert platform.http.get(public).status_code == 404
     published = company.post(f"/api/v1/cases/{case['id']}/photos/{first['id']}/publish")
     assert published.status_code == 200, published.text
-    assert published.json()["published"] is True and published.json()["public_url"] == f"/p/{first['id']}"
-    assert board_photos() == [{"id": first["id"], "url": f"/p/{first['id']}"}]
+    assert published.json()["published"] is True and published.json()["public_url"] == f"/p/photos/{first['id']}"
+    assert board_photos() == [{"id": first["id"], "url": f"/p/photos/{first['id']}"}]
     shown = platform.http.get(public)
     assert shown.status_code == 200 and shown.headers["Content-Type"] == "image/jpeg"
     assert shown.headers["X-Content-Type-Options"] == "nosniff"
     assert shown.content == company.get(first["url"]).content
-    assert platform.http.get(platform.base_url + f"/p/{second['id']}").status_code == 404
+    assert platform.http.get(platform.base_url + f"/p/photos/{second['id']}").status_code == 404
     page = platform.http.get(platform.base_url + f"/p/estates/{company.estate_id}/board").text
-    assert f'<img src="/p/{first["id"]}"' in page and second["id"] not in page
+    assert f'<img src="/p/photos/{first["id"]}"' in page and second["id"] not in page
     assert company.post(f"/api/v1/cases/{case['id']}/photos/{first['id']}/unpublish").status_code == 200
     assert platform.http.get(public).status_code == 404
     assert board_photos() == []

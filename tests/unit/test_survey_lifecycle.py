@@ -82,10 +82,13 @@ def set_timing(store, tenant="t1", **fields):
         settings.save(session, tenant, fields, T0)
 
 
-def answer(store, token, now, fingerprint=None, **fields):
+VERIFIED = {"verified": True}  # a resident the community confirmed in the household (the gateway decides)
+
+
+def answer(store, token, now, fingerprint=None, respondent=None, **fields):
     emit = Emitted()
     with store.transaction() as session:
-        result = answers.answer(session, emit, token, {"score": 5} | fields, now, fingerprint)
+        result = answers.answer(session, emit, token, {"score": 5} | fields, now, fingerprint, respondent)
     return result, emit
 
 
@@ -459,10 +462,10 @@ def test_the_running_tallies_equal_a_recount_after_every_kind_of_change(store):
     with store.transaction() as session:
         issuing.send_due_links(session, emit, BASE, T0 + timedelta(hours=1))
     links = [token_of(e[3]["link"]) for e in emit.of("survey.issued")]
-    answer(store, links[0], T0, fingerprint="b" * 64, score=1, nps=3, ces=5, solved=False)
-    answer(store, links[1], T0 + timedelta(minutes=1), fingerprint="b" * 64, score=5, nps=10)
-    answer(store, links[4], T0 + timedelta(hours=2), score=4, nps=8)
-    answer(store, links[2], T0 + timedelta(minutes=2), fingerprint="b" * 64, score=4)  # the third: a burst
+    answer(store, links[0], T0, fingerprint="b" * 64, respondent=VERIFIED, score=1, nps=3, ces=5, solved=False)
+    answer(store, links[1], T0 + timedelta(minutes=1), fingerprint="b" * 64, respondent=VERIFIED, score=5, nps=10)
+    answer(store, links[4], T0 + timedelta(hours=2), score=4, nps=8)  # not vouched for: counted apart
+    answer(store, links[2], T0 + timedelta(minutes=2), fingerprint="b" * 64, respondent=VERIFIED, score=4)  # a burst
     with store.transaction() as session:
         issuing.void_unanswered(session, "t1", "a3", T0 + timedelta(hours=3))  # unanswered: voided
         issuing.void_unanswered(session, "t1", "a0", T0 + timedelta(hours=3))  # answered: reopened after
@@ -473,8 +476,9 @@ def test_the_running_tallies_equal_a_recount_after_every_kind_of_change(store):
     assert running == counted
     assert [(r["tenant"], r["issued"], r["responses"], r["flagged"], r["reopened"]) for r in running] == [
         ("t1", 3, 3, 3, 1),
-        ("t2", 1, 1, 0, 0),
+        ("t2", 1, 0, 0, 0),
     ]
+    assert [(r["tenant"], r["unverified_responses"]) for r in running] == [("t1", 0), ("t2", 1)]
     with store.read() as session:
         [t1] = statistics.for_tenant(session, "t1", {})
     assert (t1["csat"], t1["csat_mean"], t1["nps"], t1["low_scores"], t1["flagged_burst"]) == (0.6667, 3.33, 0.0, 1, 3)

@@ -1,7 +1,7 @@
 """Photos of cases: staff list, view, attach and publish them; anyone sees a published one.
 
 The bytes come from the photo storage (``PHOTO_STORAGE``), the records from the requests
-service. Staff images are ``Cache-Control: private``; ``/p/<photo_id>`` answers only for a
+service. Staff images are ``Cache-Control: private``; ``/p/photos/<photo_id>`` answers only for a
 published photo and is a plain 404 for any other id, so it never tells that an unpublished
 photo exists.
 """
@@ -58,7 +58,7 @@ class PhotoRoutes(Plumbing):
         tenant, actor = self._tenant(request)
         return json_response(self._call("requests", "unpublish_photo", tenant, case_id, photo_id, actor))
 
-    @endpoint("GET", "/p/<string:photo_id>")
+    @endpoint("GET", "/p/photos/<string:photo_id>")
     def public_photo(self, request: Request, photo_id: str) -> Response:
         return self._image(self._call("requests", "published_photo", photo_id), PUBLIC_CACHE)
 
@@ -111,7 +111,7 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
         "/api/v1/cases/{case_id}/photos/{photo_id}/publish",
-        "Show the photo on the estate's public board and at /p/{photo_id} (audited)",
+        "Show the photo on the estate's public board and at /p/photos/{photo_id} (audited)",
         PhotoSchema,
         params=(CASE, PHOTO),
         errors=(404,),
@@ -119,14 +119,14 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
         "/api/v1/cases/{case_id}/photos/{photo_id}/unpublish",
-        "Take the photo off the public board and /p/{photo_id} (audited)",
+        "Take the photo off the public board and /p/photos/{photo_id} (audited)",
         PhotoSchema,
         params=(CASE, PHOTO),
         errors=(404,),
     ),
     Route(
         "GET",
-        "/p/{photo_id}",
+        "/p/photos/{photo_id}",
         "Public: a published photo of a case (404 for any other id)",
         None,
         params=(PHOTO,),

@@ -484,45 +484,55 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
 
 
 ESTATE = path_id("estate_id")
-CASE = path_id("case_id")
+
+
+def page_id(name: str) -> Param:
+    """An id in a page's path: any text (an unknown one is a 404 page, and before sign-in a 303),
+    so no length or pattern is documented that the page would have to refuse first."""
+    return Param(name, "path", required=True, schema={"type": "string"})
+
+
+PAGE_ESTATE = page_id("estate_id")
+CASE = page_id("case_id")
+WEEK_OF = Param("week_of", "query", "any date of the week (YYYY-MM-DD)", schema={"type": "string"})
 PAGE_ROUTE = {"auth": False, "content": "text/html", "tag": "residents"}
-NEXT = Param("starting_after", "query", "the last id of the previous page")
+NEXT = Param("starting_after", "query", "the last id of the previous page", schema={"type": "string"})
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/estates/{estate_id}/qr.svg", "The estate's printable QR poster (opens /e/{estate_id})",
           None, params=(ESTATE,), errors=(404,), content="image/svg+xml", tag="estates"),
-    Route("GET", "/e/{estate_id}", "The estate's page (what its QR code opens)", None, params=(ESTATE,),
+    Route("GET", "/e/{estate_id}", "The estate's page (what its QR code opens)", None, params=(PAGE_ESTATE,),
           errors=(404,), **PAGE_ROUTE),
     Route("POST", "/e/{estate_id}/households", "Claim my household in this estate (form with csrf); the "
-          "community's supervisor confirms it", None, 303, params=(ESTATE,), errors=(403, 404, 422), **PAGE_ROUTE),
-    Route("GET", "/e/{estate_id}/report", "Report a case: the form (sign-in needed)", None, params=(ESTATE,),
+          "community's supervisor confirms it", None, 303, params=(PAGE_ESTATE,), errors=(403, 404, 422), **PAGE_ROUTE),
+    Route("GET", "/e/{estate_id}/report", "Report a case: the form (sign-in needed)", None, params=(PAGE_ESTATE,),
           errors=(303, 404), **PAGE_ROUTE),
     Route("POST", "/e/{estate_id}/report", "Report a case (multipart, csrf, up to 3 photos); 303 to it", None, 303,
-          params=(ESTATE,), errors=(403, 404, 413, 422), **PAGE_ROUTE),
+          params=(PAGE_ESTATE,), errors=(403, 404, 413, 422), **PAGE_ROUTE),
     Route("GET", "/me", "My page: my households and links (sign-in needed)", None, errors=(303,), **PAGE_ROUTE),
     Route("GET", "/me/cases", "My cases with every company, newest first", None, params=(NEXT,), errors=(303,),
           **PAGE_ROUTE),
     Route("GET", "/me/cases/{case_id}", "My case: progress, replies, follow-up visit, survey", None,
           params=(CASE,), errors=(303, 404), **PAGE_ROUTE),
     Route("GET", "/me/cases/{case_id}/photos/{photo_id}", "A photo of my case", None,
-          params=(CASE, path_id("photo_id")), errors=(303, 404), auth=False, content="image/jpeg", tag="residents"),
+          params=(CASE, page_id("photo_id")), errors=(303, 404), auth=False, content="image/jpeg", tag="residents"),
     Route("POST", "/me/cases/{case_id}/survey", "Rate my closed case (form with csrf), once", None, 303,
           params=(CASE,), errors=(403, 404, 409, 410, 422), **PAGE_ROUTE),
     Route("POST", "/me/cases/{case_id}/replies", "Reply on my case (form with csrf); 303 back", None, 303,
           params=(CASE,), errors=(403, 404, 422), **PAGE_ROUTE),
     Route("GET", "/me/inbox", "My inbox with every company", None, params=(NEXT,), errors=(303,), **PAGE_ROUTE),
-    Route("GET", "/e/{estate_id}/proposals", "The estate's owners' proposals", None, params=(ESTATE,),
+    Route("GET", "/e/{estate_id}/proposals", "The estate's owners' proposals", None, params=(PAGE_ESTATE,),
           errors=(303, 404), **PAGE_ROUTE),
     Route("GET", "/e/{estate_id}/proposals/{proposal_id}", "A proposal: vote while open, the result once closed",
-          None, params=(ESTATE, path_id("proposal_id")), errors=(303, 404), **PAGE_ROUTE),
+          None, params=(PAGE_ESTATE, page_id("proposal_id")), errors=(303, 404), **PAGE_ROUTE),
     Route("POST", "/e/{estate_id}/proposals/{proposal_id}/vote", "Vote for my household (form with csrf), once",
-          None, 303, params=(ESTATE, path_id("proposal_id")), errors=(403, 404, 409, 422), **PAGE_ROUTE),
+          None, 303, params=(PAGE_ESTATE, page_id("proposal_id")), errors=(403, 404, 409, 422), **PAGE_ROUTE),
     Route("GET", "/e/{estate_id}/activities", "The estate's activities this week, my sign-ups", None,
-          params=(ESTATE, Param("week_of", "query", "any date of the week (YYYY-MM-DD)")), errors=(303, 404),
+          params=(PAGE_ESTATE, WEEK_OF), errors=(303, 404),
           **PAGE_ROUTE),
     Route("POST", "/e/{estate_id}/activities/{activity_id}/signup", "Sign my household up (form with csrf)",
-          None, 303, params=(ESTATE, path_id("activity_id")), errors=(403, 404, 409), **PAGE_ROUTE),
+          None, 303, params=(PAGE_ESTATE, page_id("activity_id")), errors=(403, 404, 409), **PAGE_ROUTE),
     Route("POST", "/e/{estate_id}/activities/{activity_id}/signups/{signup_id}/cancel",
           "Cancel my household's sign-up (form with csrf)", None, 303,
-          params=(ESTATE, path_id("activity_id"), path_id("signup_id")), errors=(403, 404, 409), **PAGE_ROUTE),
+          params=(PAGE_ESTATE, page_id("activity_id"), page_id("signup_id")), errors=(403, 404, 409), **PAGE_ROUTE),
 )  # fmt: skip

@@ -60,12 +60,12 @@ class VolunteerPageRoutes(PeopleRoutes):
         raise NotFound(f"visit {visit_id} not found")
 
     @staticmethod
-    def _missing(person: SignedIn | None) -> Response:
+    def _visit_missing(person: SignedIn | None) -> Response:
         return volunteer_pages.message_page(person, "回访不存在", MISSING, 404)
 
     def _no_such_id(self, request: Request, visit_id: str) -> Response | None:
         """An id no visit can have (longer than any id) is a 404 at once, signed in or not."""
-        return self._missing(self._person(request)) if len(visit_id) > MAX_ID else None
+        return self._visit_missing(self._person(request)) if len(visit_id) > MAX_ID else None
 
     # --- pages ----------------------------------------------------------------------------
 
@@ -92,7 +92,7 @@ class VolunteerPageRoutes(PeopleRoutes):
         try:
             role, visit = self._own_visit(roles, visit_id)
         except NotFound:
-            return self._missing(person)
+            return self._visit_missing(person)
         company = role | {"estates": self._estates(role["tenant"])}
         return volunteer_pages.visit_page(person, company, visit, done=request.args.get("done"))
 
@@ -117,7 +117,7 @@ class VolunteerPageRoutes(PeopleRoutes):
         try:
             role, _ = self._own_visit(roles, visit_id)
         except NotFound:
-            return self._missing(person)
+            return self._visit_missing(person)
         tenant, volunteer_id = role["tenant"], role["volunteer_id"]
         form = {key: value.strip() for key, value in request.form.items() if key != "csrf" and value.strip()}
         try:
@@ -134,7 +134,7 @@ class VolunteerPageRoutes(PeopleRoutes):
         except ValidationFailed as exc:
             return self._visit_again(person, role, visit_id, 422, errors=exc.errors, form=form)
         except NotFound:
-            return self._missing(person)
+            return self._visit_missing(person)
         if action == "decline":
             return see_other("/v?done=declined")  # no longer theirs: its page would be a 404
         return see_other(f"/v/visits/{visit_id}?done={DONE[action]}")
