@@ -73,6 +73,8 @@ class Visit(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # Who must not be offered this visit again: decliners and the holder it was taken from.
     declined_by: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    # Why each decline happened ([{volunteer_id, reason, at}]): staff read it when a visit keeps moving.
+    declines: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     taken_from: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     # 0: never overdue; 1: moved once for being overdue; 2: left for staff (never swept again).
     overdue_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

@@ -201,6 +201,9 @@ class VisitSchema(Schema):
     assigned_at = Timestamp(allow_none=True)
     accepted_at = Timestamp(allow_none=True)
     declined_by = fields.List(fields.String())
+    declines = fields.List(
+        fields.Dict(), metadata={"description": "each decline: {volunteer_id, reason, at} (why the visit moved)"}
+    )
     overdue_count = fields.Integer()
 
 

@@ -135,7 +135,7 @@ class VolunteersService:
         self._exists(visits.find, tenant, visit_id)
         data = validated(VisitDeclineSchema(), payload)
         with self.db.transaction() as session:
-            return visits.decline(session, self.db.emit, tenant, visit_id, data["volunteer_id"])
+            return visits.decline(session, self.db.emit, tenant, visit_id, data["volunteer_id"], reason=data["reason"])
 
     @rpc
     def visits_for_case(self, tenant: str, case_id: str) -> list[dict]:

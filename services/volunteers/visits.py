@@ -148,6 +148,7 @@ def schedule_follow_up(
         created_at=now,
         assigned_at=now if chosen else None,
         declined_by=[],
+        declines=[],
         taken_from=[],
         overdue_count=0,
     )
@@ -272,9 +273,15 @@ def complete(
 
 
 def decline(
-    session: Session, emit: Emit, tenant: str, visit_id: str, volunteer_id: str, now: datetime | None = None
+    session: Session,
+    emit: Emit,
+    tenant: str,
+    visit_id: str,
+    volunteer_id: str,
+    now: datetime | None = None,
+    reason: str | None = None,
 ) -> dict:
-    """The assigned volunteer declines: the next fairest one gets it (or staff, if nobody)."""
+    """The assigned volunteer declines, saying why: the next fairest one gets it (or staff, if nobody)."""
     visit = _claim(session, tenant, visit_id, Visit.volunteer_id == volunteer_id)
     now = _naive(now or utcnow())
     _lock_pool(session, tenant)
@@ -289,6 +296,7 @@ def decline(
         taken_from=visit.taken_from,
     )
     visit.declined_by = declined
+    visit.declines = [*(visit.declines or []), {"volunteer_id": volunteer_id, "reason": reason, "at": utc_text(now)}]
     _reassign(session, emit, visit, chosen, now)
     log.info("visit %s declined by %s, now %s", visit.id, volunteer_id, chosen or "left for staff")
     return VisitSchema().dump(visit)

@@ -204,10 +204,15 @@ def test_decline_hands_the_visit_on_and_a_phone_of_two_companies_sees_both(platf
     assert shifts.status_code == 200 and "义务理发 / 理发" in shifts.text and "党群服务中心" in shifts.text
 
     token = me.csrf()
+    no_reason = me.post(f"/v/visits/{visit['id']}/decline", {"csrf": token, "reason": "  "})
+    assert no_reason.status_code == 422 and "请说明不能前往的原因" in no_reason.text
+    assert visit_now(api, case["id"])["volunteer_id"] == visit["volunteer_id"]  # still mine: nothing changed
     declined = me.post(f"/v/visits/{visit['id']}/decline", {"csrf": token, "reason": "这几天出差"})
     assert (declined.status_code, declined.headers["Location"]) == (303, "/v?done=declined")
     moved = visit_now(api, case["id"])
     assert moved["volunteer_id"] != visit["volunteer_id"] and moved["declined_by"] == [visit["volunteer_id"]]
+    # The reason is kept for staff to read (it was asked and then lost before).
+    assert [(d["volunteer_id"], d["reason"]) for d in moved["declines"]] == [(visit["volunteer_id"], "这几天出差")]
     assert me.get(f"/v/visits/{visit['id']}").status_code == 404
     assert "已婉拒" in me.get("/v?done=declined").text
 

@@ -127,7 +127,9 @@ class VolunteerPageRoutes(PeopleRoutes):
                 payload = {key: form[key] for key in ("outcome", "notes") if key in form}
                 self._call("volunteers", "complete_my_visit", tenant, volunteer_id, visit_id, payload)
             else:
-                payload = {"volunteer_id": volunteer_id} | ({"reason": form["reason"]} if "reason" in form else {})
+                if "reason" not in form:  # the page asks why, so staff can see why the visit moved
+                    raise ValidationFailed("a reason is needed", {"reason": ["请说明不能前往的原因"]})
+                payload = {"volunteer_id": volunteer_id, "reason": form["reason"]}
                 self._call("volunteers", "decline_visit", tenant, visit_id, payload)
         except Conflict:
             return self._visit_again(person, role, visit_id, 409, stale=True)
