@@ -28,6 +28,19 @@ class TextFormatter(logging.Formatter):
         return super().formatMessage(record)
 
 
+class ExpectedErrorsInOneLine(logging.Filter):
+    """nameko logs an entrypoint's *expected* exception (our typed 4xx errors: not found, conflict,
+    a page's redirect to sign-in) as a WARNING with its whole traceback. Those are answers to a
+    client, not faults: one INFO line each (the access log already has the status); tracebacks
+    stay for real faults."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "nameko.containers" and str(record.msg).startswith("(expected)"):
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -53,6 +66,7 @@ def configure(service: str, level: str = "INFO", fmt: str = "text") -> None:
             TextFormatter(f"%(asctime)s {service:<13} %(levelname)-7s [%(trace_id)s] %(name)s: %(message)s")
         )
     handler.addFilter(ContextFilter())
+    handler.addFilter(ExpectedErrorsInOneLine())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
