@@ -47,7 +47,8 @@ def entry(case: Case, names: dict[str, str]) -> dict:
         "resolved_at": case.resolved_at,
         "hours_to_resolve": hours,
         "resolution": resolution_of(case),
-        "satisfaction": case.rating,
+        # Public: only a rating the community vouched for (anyone holding a link may answer).
+        "satisfaction": case.rating if case.rating_verified else None,
         # Only what staff chose to publish; an unpublished photo is never named here.
         "photos": [{"id": p.id, "url": public_url(p)} for p in case.photos if p.published_at is not None],
     }

@@ -352,7 +352,8 @@ def low_score(session: Session, emit: Emit, tenant: str, case_id: str, score: in
     escalation.escalate(session, emit, case, reason, "system:survey", utcnow())
 
 
-def record_rating(session: Session, tenant: str, case_id: str, score: int) -> bool:
+def record_rating(session: Session, tenant: str, case_id: str, score: int, verified: bool = False) -> bool:
+    """The resident's rating on the case; ``verified`` when the community vouched for who answered."""
     try:
         case = case_of(session, tenant, case_id, lock=True)
     except NotFound:
@@ -360,6 +361,7 @@ def record_rating(session: Session, tenant: str, case_id: str, score: int) -> bo
     now = utcnow()
     before = audit.snapshot(case)
     case.rating = score
+    case.rating_verified = verified
     case.updated_at = now
     audit.record(session, case, before, "system:survey", "survey", now)
     return True

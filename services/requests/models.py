@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.db import utcnow
@@ -63,6 +63,9 @@ class Case(Base):
     resolution_breached_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The rating came from a resident the community confirmed in the household (the surveys
+    # service's ``verified``): only such a rating is shown on the public board.
+    rating_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

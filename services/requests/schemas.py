@@ -202,6 +202,9 @@ class CaseSchema(Schema):
     assignee_kind = fields.String(allow_none=True)
     incident_id = fields.String(allow_none=True)
     rating = fields.Integer(allow_none=True)
+    rating_verified = fields.Boolean(
+        metadata={"description": "the rating came from a resident the community confirmed in the household"}
+    )
     reopen_count = fields.Integer()
     escalation_level = fields.Integer()
     reporter = fields.Nested(ReporterOutSchema)

@@ -356,4 +356,6 @@ class RequestsService:
         event = load_event(body)
         with self.db.inbox(event, "on_survey_answered") as session:
             if session is not None:
-                cases.record_rating(session, event["tenant"], event["data"]["case_id"], event["data"]["score"])
+                data = event["data"]
+                verified = data.get("verified") is True
+                cases.record_rating(session, event["tenant"], data["case_id"], data["score"], verified)

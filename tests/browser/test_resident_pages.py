@@ -74,8 +74,10 @@ def test_a_resident_reports_follows_rates_and_sees_it_on_the_board(platform, com
     assert "感谢您的评价" in resident.text(".notice") and "已评价" in resident.text("#survey")
     resident.screenshot("resident-case-rated")
 
+    # A confirmed resident's rating is vouched for: the public board shows it once requests has it.
+    wait_for(lambda: company.get(f"/api/v1/cases/{case_id}").json()["rating_verified"], 30)
     assert resident.goto(f"{platform.base_url}/p/estates/{company.estate_id}/board") == 200
-    assert "厨房水管漏水" in resident.text("main")
+    assert "厨房水管漏水" in resident.text("main") and "业主评价：5 分" in resident.text("main")
     resident.screenshot("resident-board")
 
 

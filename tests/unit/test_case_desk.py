@@ -283,7 +283,13 @@ def test_the_board_shows_resolved_cases_without_names_or_phones(store):
     new_case(store, emit)  # another estate
     close(store, emit, case["id"], at=T0 + 5 * HOUR, note="已更换 LED 灯")
     with store.transaction() as session:
-        cases.record_rating(session, "t1", case["id"], 5)
+        cases.record_rating(session, "t1", case["id"], 4)  # from anyone holding the link: not shown
+    with store.read() as session:
+        assert [e["satisfaction"] for e in board.board(session, case["estate_id"], {"limit": 20}, None)["data"]] == [
+            None
+        ]
+    with store.transaction() as session:
+        cases.record_rating(session, "t1", case["id"], 5, verified=True)  # a resident the community confirmed
     with store.read() as session:
         shown = board.board(session, case["estate_id"], {"limit": 20}, None)
         with pytest.raises(NotFound):
