@@ -413,9 +413,12 @@ def test_i_rate_my_closed_case_on_its_page_once(platform, company):
     sent = report(resident, company.estate_id, title="单元门禁坏了")
     case_id = sent.headers["Location"].rsplit("/", 1)[1]
     assert 'id="survey"' not in resident.get(f"/me/cases/{case_id}").text  # nothing to rate yet
+    # The company's template asks NPS and effort too: my page asks what the link's page asks.
+    assert company.post("/api/v1/survey-templates", {"nps": True, "ces": True}).status_code in (200, 201)
     company.close(case_id)
     page = wait_for(lambda: (r := resident.get(f"/me/cases/{case_id}")) and 'id="survey"' in r.text and r, 30)
     assert 'action="/me/cases/' + case_id + '/survey"' in page.text and "/s/" not in page.text
+    assert 'name="nps"' in page.text and 'name="ces"' in page.text
     assert page.text.count('class="reached"') == 6
     survey = f"/me/cases/{case_id}/survey"
     assert resident.post(survey, {"score": "5"}, csrf=False).status_code == 403
