@@ -15,7 +15,7 @@ SERVICES = ("requests", "volunteers", "notifications", "surveys", "gateway")
 
 DEFAULTS: dict[str, str] = {
     "AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/",
-    "LIANXIN_VAR_DIR": "var",
+    "LIANXIN_VAR_DIR": "",  # empty: the project's own var/ (see var_dir)
     "GATEWAY_HOST": "127.0.0.1",
     "GATEWAY_PORT": "8000",
     "HEALTH_PORT": "8080",
@@ -64,15 +64,36 @@ def setting(name: str, env: Mapping[str, str] | None = None) -> str:
     return env.get(name) or DEFAULTS[name]
 
 
-def database_url(service: str, env: Mapping[str, str] | None = None) -> str:
-    """`<SERVICE>_DATABASE_URL`, else a SQLite file under the var dir."""
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def var_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the embedded default keeps its data (SQLite files, photos, the dev sign-in secret).
+
+    ``LIANXIN_VAR_DIR`` when set; else, in a source checkout, the project's own ``var/`` — the
+    same directory whichever directory ``lianxin`` is run from (before, ``var`` was relative to
+    the working directory, and a command run elsewhere made an empty database there); else
+    (an installed package) ``./var``.
+    """
+    env = os.environ if env is None else env
+    given = env.get("LIANXIN_VAR_DIR")
+    if given:
+        return Path(given).resolve()
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / "var"
+    return Path("var").resolve()
+
+
+def database_url(service: str, env: Mapping[str, str] | None = None, create: bool = True) -> str:
+    """`<SERVICE>_DATABASE_URL`, else a SQLite file under the var dir (made when ``create``)."""
     env = os.environ if env is None else env
     url = env.get(f"{service.upper()}_DATABASE_URL")
     if url:
         return url
-    var_dir = Path(setting("LIANXIN_VAR_DIR", env)).resolve()
-    var_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{var_dir / (service + '.sqlite3')}"
+    directory = var_dir(env)
+    if create:
+        directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{directory / (service + '.sqlite3')}"
 
 
 def retry_delays(value: str) -> tuple[float, ...]:
@@ -109,6 +130,7 @@ def service_config(service: str, env: Mapping[str, str] | None = None, **overrid
         "SERIALIZER": "json",
         "PUBLIC_BASE_URL": public_base_url(env),
     }
+    config["LIANXIN_VAR_DIR"] = str(var_dir(env))  # resolved once: every service uses the same one
     for name in DEFAULTS:
         config.setdefault(name, setting(name, env))
     config.update(overrides)

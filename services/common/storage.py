@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from nameko.extensions import DependencyProvider
 
-from services.common.config import DEFAULTS
+from services.common.config import DEFAULTS, var_dir
 from services.common.errors import NotFound
 
 #: Segments of letters, digits, ``.``, ``_`` and ``-``, each starting with a letter or digit
@@ -145,7 +145,7 @@ def _setting(config: Mapping[str, Any], name: str) -> str:
 
 def photo_dir(config: Mapping[str, Any]) -> Path:
     """``PHOTO_DIR``, else ``<LIANXIN_VAR_DIR>/photos``."""
-    return Path(_setting(config, "PHOTO_DIR") or Path(_setting(config, "LIANXIN_VAR_DIR")) / "photos")
+    return Path(_setting(config, "PHOTO_DIR") or Path(str(config.get("LIANXIN_VAR_DIR") or var_dir())) / "photos")
 
 
 def storage_from(config: Mapping[str, Any]) -> Storage:

@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.common.config import DEFAULTS, is_production
+from services.common.config import is_production, var_dir
 from services.common.ids import new_id
 from services.gateway.models import SignInCode
 
@@ -47,7 +47,7 @@ def secret_of(config: Mapping[str, object]) -> bytes:
     env = {key: str(value) for key, value in config.items() if isinstance(value, str)}
     if is_production(env):
         raise SecretMissing("LIANXIN_ENV=production needs SIGN_IN_SECRET (e.g. `openssl rand -hex 32`)")
-    return _var_dir_secret(Path(str(config.get("LIANXIN_VAR_DIR") or DEFAULTS["LIANXIN_VAR_DIR"])))
+    return _var_dir_secret(Path(str(config.get("LIANXIN_VAR_DIR") or var_dir())))
 
 
 def _var_dir_secret(var_dir: Path) -> bytes:
