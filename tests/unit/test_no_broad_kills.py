@@ -8,6 +8,7 @@ import pytest
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
+BY_NAME = ("p" + "kill", "kill" + "all")  # spelled in pieces, so this file is not a hit of its own search
 
 
 def sources() -> list[Path]:
@@ -23,7 +24,7 @@ def test_nothing_kills_by_name():
     found = [
         f"{path.relative_to(ROOT)}: {word}"
         for path in sources()
-        for word in ("pkill", "killall")
+        for word in BY_NAME
         if word in path.read_text(encoding="utf-8", errors="replace")
     ]
     assert sources() and found == []
