@@ -78,12 +78,6 @@ def linked(text: str) -> list[tuple[str, bool]]:
     return pieces
 
 
-def masked(phone: str) -> str:
-    """ "+8613912345678" → "139****5678": enough to recognise, not to call."""
-    digits = phone[3:] if phone.startswith("+86") else phone
-    return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "****"
-
-
 def timeline(history: list[dict]) -> list[dict]:
     """The six steps, each reached or not with its time, since the case was last reopened.
 

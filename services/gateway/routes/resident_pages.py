@@ -19,6 +19,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from services.common.errors import Conflict, Gone, NotFound, ValidationFailed
+from services.common.phones import mask_phone
 from services.gateway import households, qr, resident_views, sessions
 from services.gateway.apidoc import Param, Route, path_id
 from services.gateway.authorization import Forbidden
@@ -117,8 +118,8 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
         typed: str = "",
         notice: str = "",
     ) -> Response:
-        mine = self._mine(person, estate["id"]) if person else []
-        rows = self._my_households(person, estate["id"]) if person else []
+        rows = self._my_households(person, estate["id"]) if person else []  # one read: confirmed and claims
+        mine = sorted(row["household"] for row in rows if row["status"] == "confirmed")
         claims = [row for row in rows if row["status"] != "confirmed"]
         return person_page(
             "resident_estate.html", person, status, estate=estate, mine=mine, claims=claims,
@@ -239,7 +240,7 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
             estate = self._estate(estate_id)
             if estate is not None:
                 estates.append(estate | {"households": [r.household for r in rows if r.estate_id == estate_id]})
-        return person_page("resident_me.html", person, estates=estates, phone=resident_views.masked(person.phone))
+        return person_page("resident_me.html", person, estates=estates, phone=mask_phone(person.phone))
 
     @endpoint("GET", "/me/cases")
     def my_cases(self, request: Request) -> Response:
