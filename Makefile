@@ -19,7 +19,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock deploy/requirements-lint.tx
 	$(BIN)/pip install --quiet -r requirements-dev.lock -r deploy/requirements-lint.txt
 	touch $@
 
-## run: the whole platform on this machine (SQLite under var/, RabbitMQ at AMQP_URI)
+## run: the whole platform on this machine (SQLite under var/; RabbitMQ at AMQP_URI, installed/started when local and missing)
 run: $(VENV)/.runtime
 	$(BIN)/lianxin run
 

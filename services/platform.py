@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,41 +12,7 @@ import urllib.request
 
 from services.common.broker import connect
 from services.common.config import SERVICES, public_base_url, setting
-
-
-def broker_reachable(uri: str) -> bool:
-    try:
-        connect(uri, timeout=3).release()
-        return True
-    except Exception:
-        return False
-
-
-def ensure_broker() -> bool:
-    """Reach RabbitMQ at AMQP_URI; start a local one if it is installed and not running."""
-    uri = setting("AMQP_URI")
-    if broker_reachable(uri):
-        return True
-    server = shutil.which("rabbitmq-server") or (
-        "/usr/sbin/rabbitmq-server" if os.path.exists("/usr/sbin/rabbitmq-server") else None
-    )
-    if server is None:
-        print(
-            f"No RabbitMQ answers at {uri}.\n"
-            "Start one (e.g. `apt-get install rabbitmq-server && rabbitmq-server -detached`, or\n"
-            "`docker run -d -p 5672:5672 rabbitmq:3-management`) or set AMQP_URI to a broker you have.",
-            file=sys.stderr,
-        )
-        return False
-    print(f"starting RabbitMQ ({server} -detached) …")
-    subprocess.run([server, "-detached"], check=False)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if broker_reachable(uri):
-            return True
-        time.sleep(1)
-    print(f"RabbitMQ did not come up at {uri} within 90 s", file=sys.stderr)
-    return False
+from services.local_broker import ensure_broker
 
 
 def wait_consumers(uri: str, seconds: float) -> bool:
@@ -94,7 +59,7 @@ def health_ports_of(base: int) -> dict[str, int]:
 def run() -> int:
     from services.cli import main as cli
 
-    if not ensure_broker():
+    if not ensure_broker(setting("AMQP_URI")):
         return 1
     for step in (["migrate"], ["topology", "declare"]):
         if cli(step) != 0:

@@ -1,15 +1,16 @@
-"""Machine preparation before `make test`: a reachable RabbitMQ (started if installed)."""
+"""Machine preparation before `make test`: a reachable RabbitMQ (installed and started when allowed)."""
 
 from __future__ import annotations
 
 import os
 import sys
 
-from services.platform import ensure_broker
+from services.common.config import setting
+from services.local_broker import ensure_broker
 
 
 def main() -> int:
-    if not ensure_broker():
+    if not ensure_broker(setting("AMQP_URI")):
         return 1
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
