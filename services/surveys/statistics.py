@@ -25,7 +25,7 @@ group with fewer than :data:`MINIMUM_ANSWERS` answers, so no resident's answer c
 
 from __future__ import annotations
 
-from sqlalchemy import and_, case, func, literal, literal_column, select
+from sqlalchemy import and_, case, delete, func, insert, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from services.surveys.models import Survey, SurveyTally
@@ -86,6 +86,18 @@ def recount(session: Session, tenant: str | None = None) -> list[dict]:
         stmt = stmt.where(Survey.tenant == tenant)
     stmt = stmt.group_by(Survey.tenant, Survey.estate_id, Survey.category, assignee, Survey.month)
     return [{k: (int(v) if k in COUNTERS else v) for k, v in row._mapping.items()} for row in session.execute(stmt)]
+
+
+def rebuild(session: Session, tenant: str | None = None) -> int:
+    """Recompute the tallies from the surveys (one GROUP BY); returns how many tally rows."""
+    wipe = delete(SurveyTally)
+    if tenant is not None:
+        wipe = wipe.where(SurveyTally.tenant == tenant)
+    session.execute(wipe)
+    rows = recount(session, tenant)
+    if rows:
+        session.execute(insert(SurveyTally), rows)
+    return len(rows)
 
 
 def query(

@@ -3,9 +3,10 @@
 Each survey contributes a vector of counts (:func:`contribution`) to the tally row of its
 group (tenant, estate, category, assignee, month). A change to a survey adds the difference
 of its contribution after and before to that row (an UPSERT), so the statistics read a few
-thousand tally rows instead of scanning a million surveys. :func:`rebuild` recomputes every
-tally from the surveys themselves with one GROUP BY: the definition the running tallies are
-tested against, and the repair if they were ever doubted.
+thousand tally rows instead of scanning a million surveys.
+:func:`services.surveys.statistics.rebuild` recomputes every tally from the surveys themselves
+with one GROUP BY: the definition the running tallies are tested against, and the repair if
+they were ever doubted.
 
 An answer counts in the main counters only when it is *verified* (the community confirmed the
 answering phone in the survey's household); any other answer is kept, and counted in the
@@ -21,7 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -140,20 +141,6 @@ def upsert(session: Session, key: dict[str, str], delta: dict[str, int]) -> None
         index_elements=list(KEYS), set_={name: table.c[name] + stmt.excluded[name] for name in COUNTERS}
     )
     session.execute(stmt)
-
-
-def rebuild(session: Session, tenant: str | None = None) -> int:
-    """Recompute the tallies from the surveys (one GROUP BY); returns how many tally rows."""
-    from services.surveys.statistics import recount  # the definition, written once
-
-    wipe = delete(SurveyTally)
-    if tenant is not None:
-        wipe = wipe.where(SurveyTally.tenant == tenant)
-    session.execute(wipe)
-    rows = recount(session, tenant)
-    if rows:
-        session.execute(insert(SurveyTally), rows)
-    return len(rows)
 
 
 def stored(session: Session, tenant: str | None = None) -> list[dict]:

@@ -13,7 +13,7 @@ from services.common import migrate
 from services.common.db import Store, make_engine
 from services.common.ids import new_id
 from services.common.testing import private_databases
-from services.surveys import statistics, tallies
+from services.surveys import statistics
 from services.surveys.models import Survey
 
 pytestmark = pytest.mark.integration
@@ -30,7 +30,7 @@ def store():
         with store.transaction() as session:
             session.add_all(DATA())
         with store.transaction() as session:
-            assert tallies.rebuild(session) == 4  # A/E1, A/E2, B/E3, B/E4: one assignee, category, month each
+            assert statistics.rebuild(session) == 4  # A/E1, A/E2, B/E3, B/E4: one assignee, category, month each
         yield store
         engine.dispose()
 
@@ -197,14 +197,14 @@ def test_a_group_of_exactly_five_is_shown_and_of_four_is_not(store):
         session.add(row("C", "E5", "repair", None, "2026-09", score=5))
         session.add_all([row("C", "E5", "repair", None, "2026-09", score=4) for _ in range(3)])
     with store.transaction() as session:
-        tallies.rebuild(session, "C")
+        statistics.rebuild(session, "C")
     try:
         with store.read() as session:
             league = statistics.league(session, {"to_month": "2026-09"})
     finally:
         with store.transaction() as session:
             session.execute(delete(Survey).where(Survey.tenant == "C"))
-            tallies.rebuild(session, "C")
+            statistics.rebuild(session, "C")
     assert league == {"companies": [], "estates": [], "suppressed": 2, "minimum_answers": 5}
 
 
@@ -215,7 +215,7 @@ def test_unverified_answers_count_for_the_company_and_never_in_the_league(store)
         session.add_all([row(*group, score=5, nps=10, verified=False) for _ in range(5)])
         session.add_all([row(*group, score=2, solved=False), row(*group, score=4)])
     with store.transaction() as session:
-        tallies.rebuild(session, "D")
+        statistics.rebuild(session, "D")
     try:
         with store.read() as session:
             own = statistics.for_tenant(session, "D", {})
@@ -224,7 +224,7 @@ def test_unverified_answers_count_for_the_company_and_never_in_the_league(store)
     finally:
         with store.transaction() as session:
             session.execute(delete(Survey).where(Survey.tenant == "D"))
-            tallies.rebuild(session, "D")
+            statistics.rebuild(session, "D")
     assert own == [
         NO_KEYS
         | {

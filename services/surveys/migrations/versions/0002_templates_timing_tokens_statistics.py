@@ -149,7 +149,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("survey_tallies", schema=None) as batch_op:
         batch_op.create_index("ix_survey_tallies_tenant_month", ["tenant", "month"], unique=False)
-    # Existing answers count from the start (same definition as services.surveys.tallies.rebuild).
+    # Existing answers count from the start (same definition as services.surveys.statistics.rebuild).
     op.execute(
         "INSERT INTO survey_tallies (tenant, estate_id, category, assignee, month, issued, responses, satisfied, "
         "score_sum, nps_responses, promoters, detractors, ces_responses, ces_sum, low_scores, reopened, flagged, "
