@@ -93,6 +93,21 @@ def vote(session: Session, tenant: str, proposal_id: str, data: dict, actor: str
     return VoteSchema().dump(ballot)
 
 
+def household_votes(session: Session, tenant: str, proposal_id: str, households: list[str]) -> dict[str, str]:
+    """How each of ``households`` voted (those that have): a resident's page shows its own household's
+    vote instead of a form that could only answer 本户已投票. The caller passes only households the
+    register confirmed for the person asking; no one learns another household's choice."""
+    proposal = proposal_of(session, tenant, proposal_id)
+    if not households:
+        return {}
+    rows = session.execute(
+        select(ProposalVote.household, ProposalVote.choice).where(
+            ProposalVote.proposal_id == proposal.id, ProposalVote.household.in_(households)
+        )
+    ).all()
+    return dict(rows)
+
+
 def close_due(session: Session, emit: Emit, now: datetime) -> int:
     """Close every proposal whose window has ended, exactly once each; returns how many."""
     due = session.scalars(

@@ -300,6 +300,11 @@ class RequestsService:
             return proposals.to_dict(session, proposals.proposal_of(session, tenant, proposal_id))
 
     @rpc
+    def household_votes(self, tenant: str, proposal_id: str, households: list[str]) -> dict[str, str]:
+        with self.db.read() as session:
+            return proposals.household_votes(session, tenant, proposal_id, [str(h) for h in households][:50])
+
+    @rpc
     def vote(self, tenant: str, proposal_id: str, payload: dict, actor: str) -> dict:
         data = validated(VoteCreateSchema(), payload)
         with self.db.transaction() as session:

@@ -367,6 +367,10 @@ def test_two_phones_of_one_household_vote_once_between_them(platform, company):
     voted = first.post(f"{path}/vote", {"choice": "support"})
     assert voted.status_code == 303 and voted.headers["Location"] == f"{path}?done=vote"
     assert "投票成功" in first.get(voted.headers["Location"]).text
+    # A fresh look (mine or my spouse's) shows the household's vote, and no form that could only fail.
+    for looker in (first, spouse):
+        again = looker.get(path).text
+        assert 'id="my-votes"' in again and "住户 3-2-501</dt><dd>赞成" in again and 'name="choice"' not in again
     second = spouse.post(f"{path}/vote", {"choice": "oppose"})
     assert second.status_code == 409 and "本户已投票" in second.text
     tally = company.get(f"/api/v1/proposals/{question['id']}").json()["tally"]

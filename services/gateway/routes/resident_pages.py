@@ -365,12 +365,16 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
 
     def _proposal_page(
         self, person: sessions.SignedIn, estate: dict, proposal: dict, status: int = 200, notice: str = "",
-        error: str = "", voted: bool = False,
+        error: str = "",
     ) -> Response:  # fmt: skip
+        """My confirmed households of the estate: how each already voted, and a form for the rest."""
         mine = self._mine(person, estate["id"])
+        votes = self._call("requests", "household_votes", estate["tenant"], proposal["id"], mine) if mine else {}
         return person_page(
             "resident_proposal.html", person, status, estate=estate, proposal=resident_views.proposal_item(proposal),
-            mine=mine, notice=notice, error=error, choices=resident_views.CHOICE, voted=voted,
+            mine=mine, notice=notice, error=error, choices=resident_views.CHOICE,
+            voted={household: resident_views.CHOICE.get(choice, choice) for household, choice in votes.items()},
+            open_households=[household for household in mine if household not in votes],
         )  # fmt: skip
 
     @endpoint("GET", "/e/<string:estate_id>/proposals/<string:proposal_id>")
@@ -403,7 +407,7 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
         except Conflict as exc:
             closed = "closed" in exc.detail
             message = "投票已结束。" if closed else "本户已投票，每户只能投一票。"
-            return self._proposal_page(person, estate, proposal, 409, error=message, voted=True)
+            return self._proposal_page(person, estate, proposal, 409, error=message)
         except ValidationFailed as exc:
             errors = flat_errors(exc.errors)
             message = "请选择赞成、反对或弃权。" if "choice" in errors else "；".join(errors.values())
