@@ -1,5 +1,6 @@
 """The faults a reliability run injects. Each targets the run's own processes only: its service
-processes, and its own RabbitMQ node (bench.rabbit_node), never the machine's broker.
+processes, its own RabbitMQ node (bench.rabbit_node) and, on PostgreSQL, its own cluster
+(bench.pg_cluster) — never the machine's broker or database.
 
 A fault checks that it took effect (``Context.check``); one whose effect is not observed marks its
 row failed, so a fault that silently did nothing cannot pass as survived."""
@@ -18,6 +19,7 @@ from pathlib import Path
 from kombu import Queue
 from sqlalchemy import select
 
+from bench.pg_cluster import PgCluster
 from bench.poison import FILE_SETTING, MARK
 from bench.rabbit_node import RabbitNode
 from bench.stack import Client, close, prepare
@@ -25,10 +27,6 @@ from services.common.broker import ConfirmingPublisher, Outgoing, connect
 from services.common.config import SERVICES
 from services.common.db import Store, make_engine
 from services.common.testing import ServiceProcesses, wait_for
-
-
-def sh(*cmd: str) -> None:
-    subprocess.run(cmd, check=False, capture_output=True, timeout=120)
 
 
 class Context:
@@ -47,9 +45,11 @@ class Context:
         expected: set[str],
         closed: set[str],
         broker: RabbitNode | None = None,
+        database: PgCluster | None = None,
     ) -> None:
         self.lx, self.tenant, self.estate, self.client = lx, tenant, estate, client
         self.broker = broker  # the run's own RabbitMQ node, which the stack uses
+        self.database = database  # the run's own PostgreSQL cluster, when the stack runs on one
         self.expected, self.closed = expected, closed
         self.notes: list[str] = []
         self.failed = False
@@ -229,11 +229,20 @@ def start_duplicator(ctx: Context) -> None:
 
 
 def postgres_stop(ctx: Context) -> None:
-    cluster = subprocess.run(["bash", "-c", "ls /etc/postgresql"], capture_output=True, text=True).stdout.strip()
-    sh("pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "stop", "-m", "fast")
-    time.sleep(20)
-    sh("pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "start")
-    ctx.notes.append("PostgreSQL stopped 20 s")
+    """Fast shutdown of the run's own PostgreSQL cluster, 15 s down, then start it again."""
+    cluster = ctx.database
+    if cluster is None:
+        ctx.check(False, "no PostgreSQL cluster of the run's own (run with --database postgres): nothing done")
+        return
+    old = cluster.stop()
+    ctx.check(not cluster.reachable(), f"PostgreSQL (own cluster) stopped, pid {old}, refusing connections")
+    time.sleep(15)
+    cluster.start()
+    new = cluster.pid
+    ctx.check(
+        new is not None and new != old and cluster.reachable(),
+        f"started again after 15 s as pid {new} in {cluster.started_in} s, accepting connections",
+    )
 
 
 def slow_broker(ctx: Context) -> None:

@@ -1,19 +1,20 @@
 """`make reliability`: close N cases at a steady rate while a fault hits, then count against a ledger.
 
-The run starts its own RabbitMQ node (bench.rabbit_node) and stops it at the end; the machine's
-broker is never touched. For each fault: a fresh stack (services as separate processes, a fresh
-vhost on that node, private databases),
+The run starts its own RabbitMQ node (bench.rabbit_node) and, with ``--database postgres``, its
+own PostgreSQL cluster (bench.pg_cluster), and stops both at the end; the machine's broker and
+database are never touched (``postgres-stop`` stops only the run's own cluster). For each fault:
+a fresh stack (services as separate processes, a fresh vhost on that node, private databases),
 N cases prepared up to `resolved`, then closed at RATE per second while the fault is injected
 a third of the way in. The checker then counts, per closed case, visits, surveys and survey
 notifications (each must be exactly 1) and reports lost / duplicated / unexpected, and the
-recovery time (from the end of the fault until every closed case is complete).
+recovery time (from the end of the fault until every closed case is complete). The counts are
+taken after a settle period longer than the longest retry delay, so a late duplicate shows.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import signal
 import sys
@@ -21,21 +22,45 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from bench import faults
-from bench.ledger import tally
+from bench.ledger import last_effects, recovery_seconds, tally
+from bench.pg_cluster import PgCluster
 from bench.poison import FILE_SETTING
 from bench.rabbit_node import RabbitNode
 from bench.stack import close, prepare, seed
 from services.common.config import SERVICES
+from services.common.db import utcnow
 from services.common.testing import service_processes, wait_for
 
-QUICK = ("broker-kill", "kill-requests", "kill-volunteers", "kill-surveys", "kill-notifications", "poison", "duplicate")
-FULL = (*QUICK, "kill-gateway", *(f"sigterm-{s}" for s in SERVICES), "two-instances", "postgres-stop", "slow-broker")
+QUICK = (
+    "broker-kill",
+    "kill-requests",
+    "kill-volunteers",
+    "kill-surveys",
+    "kill-notifications",
+    "sigterm-requests",
+    "poison",
+    "duplicate",
+    "two-instances",
+    "postgres-stop",  # only on the run's own PostgreSQL cluster (--database postgres)
+)
+FULL = (
+    *QUICK,
+    "kill-gateway",
+    *(f"sigterm-{s}" for s in SERVICES if s != "requests"),
+    "slow-broker",
+)
+RETRY_DELAYS = "0.5,1,2"  # short, so the settle period stays short
+SETTLE_SECONDS = max(float(d) for d in RETRY_DELAYS.split(",")) + 1.0  # a late retry's duplicate shows by then
 
 
-def drive(client, cases: list[str], rate: float, closed: set[str], started: threading.Event) -> None:
+def drive(
+    client, cases: list[str], rate: float, closed: set[str], started: threading.Event,
+    closed_at: dict[str, datetime],
+) -> None:  # fmt: skip
     """Close every case, RATE per second, retrying through outages until each close is accepted."""
     interval = 1.0 / rate
     next_at = time.monotonic()
@@ -44,15 +69,19 @@ def drive(client, cases: list[str], rate: float, closed: set[str], started: thre
             started.set()
         if close(client, case_id):
             closed.add(case_id)
+            closed_at[case_id] = utcnow()
         next_at += interval
         time.sleep(max(0.0, next_at - time.monotonic()))
     started.set()
 
 
-def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir: Path, node: RabbitNode) -> dict:
+def run_fault(
+    name: str, n: int, rate: float, postgres_url: str | None, workdir: Path, node: RabbitNode,
+    cluster: PgCluster | None = None,
+) -> dict:  # fmt: skip
     inject: Callable = faults.FAULTS[name]
     settings = {
-        "RETRY_DELAYS": "0.5,1,2",
+        "RETRY_DELAYS": RETRY_DELAYS,
         "DLQ_MAX_ATTEMPTS": "4",
         "CONSUMER_WATCHDOG_SECONDS": "20",
         FILE_SETTING: str(workdir / f"{name}.poison"),  # read by bench.faulty_service only
@@ -66,24 +95,29 @@ def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir:
         client, tenant, estate = seed(lx)
         cases = prepare(client, estate, n)
         closed: set[str] = set()
+        closed_at: dict[str, datetime] = {}
         started = threading.Event()
-        context = faults.Context(lx, tenant, estate, client, expected=set(cases), closed=closed, broker=node)
+        context = faults.Context(
+            lx, tenant, estate, client, expected=set(cases), closed=closed, broker=node, database=cluster
+        )
         if name in faults.BEGIN:
             faults.BEGIN[name](context)
-        driver = threading.Thread(target=drive, args=(client, cases, rate, closed, started), daemon=True)
+        driver = threading.Thread(target=drive, args=(client, cases, rate, closed, started, closed_at), daemon=True)
+        load_started = time.monotonic()
         driver.start()
         started.wait()
         inject(context)
-        restored = time.monotonic()
+        fault_end = utcnow()
         driver.join(timeout=600)
+        load_s = time.monotonic() - load_started
         context.after_load()
         try:
             wait_for(lambda: tally(lx.urls, tenant, closed).complete, timeout=180, interval=0.5)
         except AssertionError:
             pass
-        recovery = time.monotonic() - restored
-        time.sleep(2.0)  # late duplicates would show now
+        time.sleep(SETTLE_SECONDS)  # late duplicates would show now
         result = tally(lx.urls, tenant, closed)
+        recovery = recovery_seconds(fault_end, closed_at, last_effects(lx.urls, tenant))
         context.end()
         row = {
             "fault": name,
@@ -92,6 +126,7 @@ def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir:
             "duplicated": result.duplicated,
             "unexpected": result.unexpected,
             "recovery_s": round(recovery, 1),
+            "load_s": round(load_s, 1),
         }
         row |= context.report()
         if lx.exits:
@@ -103,13 +138,14 @@ def run_fault(name: str, n: int, rate: float, postgres_url: str | None, workdir:
 def table(rows: list[dict]) -> str:
     width = max([len("fault"), *(len(r["fault"]) for r in rows)])
     head = (
-        f"{'fault':<{width}} {'closed':>6} {'lost':>5} {'duplicated':>10} {'unexpected':>10} {'recovery_s':>10}  notes"
+        f"{'fault':<{width}} {'closed':>6} {'lost':>5} {'duplicated':>10} {'unexpected':>10} {'recovery_s':>10}"
+        f" {'load_s':>6}  notes"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
             f"{r['fault']:<{width}} {r['closed']:>6} {r['lost']:>5} {r['duplicated']:>10} "
-            f"{r['unexpected']:>10} {r['recovery_s']:>10}  {r.get('notes', '')}"
+            f"{r['unexpected']:>10} {r['recovery_s']:>10} {r.get('load_s', ''):>6}  {r.get('notes', '')}"
         )
     return "\n".join(lines)
 
@@ -120,26 +156,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=None)
     parser.add_argument("--rate", type=float, default=None, help="closures per second")
     parser.add_argument("--faults", default=None, help=f"comma list from: {', '.join(FULL)}")
-    parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"))
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="postgres: the services' databases on a PostgreSQL cluster the run starts and owns",
+    )
+    parser.add_argument("--postgres", default=None, help="a PostgreSQL server URL to use instead (no postgres-stop)")
     parser.add_argument("--report", default="reliability-report.json")
     args = parser.parse_args(argv)
     n = args.cases or (200 if args.quick else 2000)
     rate = args.rate or (25.0 if args.quick else 40.0)
     chosen = args.faults.split(",") if args.faults else list(QUICK if args.quick else FULL)
-    if not args.postgres:
+    own_postgres = args.database == "postgres" and not args.postgres
+    if not own_postgres:  # a database the run does not own is never stopped
         chosen = [f for f in chosen if f != "postgres-stop"]
     workdir = Path(tempfile.mkdtemp(prefix="lianxin-reliability-"))
     rows = []
     node = RabbitNode(workdir / "rabbitmq")
+    cluster = PgCluster(workdir / "postgres") if own_postgres else None
     try:
         node.start()
         print(f"== own RabbitMQ node {node.name} at {node.uri} (pid {node.pid}, up in {node.started_in} s)", flush=True)
+        postgres_url = args.postgres
+        if cluster is not None:
+            cluster.start()
+            postgres_url = cluster.url
+            print(f"== own PostgreSQL cluster at {cluster.url} (pid {cluster.pid}, up in {cluster.started_in} s)")
+        print(f"== database: {'PostgreSQL' if postgres_url else 'SQLite'}", flush=True)
         for name in chosen:
             print(f"== {name}: {n} cases at {rate}/s", flush=True)
-            rows.append(run_fault(name, n, rate, args.postgres, workdir, node))
+            rows.append(run_fault(name, n, rate, postgres_url, workdir, node, cluster))
             print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     finally:
         node.stop()
+        if cluster is not None:
+            cluster.drop()
         Path(args.report).write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
     bad = [r for r in rows if r["lost"] or r["duplicated"] or r["unexpected"] or r.get("failed")]
     if bad:

@@ -49,3 +49,19 @@ def test_the_poison_deliveries_are_read_from_a_service_log(tmp_path):
     )
     seen = deliveries(log, "c-1")
     assert [round(b - a, 2) for a, b in zip(seen, seen[1:], strict=False)] == [0.5, 2.25]
+
+
+def test_recovery_runs_from_the_faults_end_to_the_last_effect_of_a_case_closed_before_it():
+    from datetime import datetime, timedelta
+
+    from bench.ledger import recovery_seconds
+
+    end = datetime(2026, 12, 1, 12, 0, 0)
+    closed_at = {"before": end - timedelta(seconds=5), "held": end - timedelta(seconds=1), "after": end + timedelta(60)}
+    last = {
+        "before": end - timedelta(seconds=4),  # done during the fault: no backlog
+        "held": end + timedelta(seconds=7.5),  # held back by the fault: cleared 7.5 s after its end
+        "after": end + timedelta(seconds=90),  # ordinary load after the fault: not recovery
+    }
+    assert recovery_seconds(end, closed_at, last) == 7.5
+    assert recovery_seconds(end, closed_at, {"before": last["before"], "after": last["after"]}) == 0.0
