@@ -105,3 +105,11 @@ def utc_text(moment: datetime | None, timespec: str = "microseconds") -> str | N
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat(timespec=timespec) + "Z"
+
+
+def parse_utc(text: str | None) -> datetime | None:
+    """An event's RFC 3339 time back to stored naive UTC (the inverse of :func:`utc_text`)."""
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo is not None else moment

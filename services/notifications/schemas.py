@@ -14,7 +14,7 @@ from services.notifications.settings import KNOWN_CHANNELS
 from services.notifications.templates import TEMPLATES
 
 ROLES = ("resident", "staff", "volunteer", "supervisor")
-WEBHOOK_EVENTS = ("case.submitted", "case.status_changed", "case.closed", "survey.answered")
+WEBHOOK_EVENTS = ("case.submitted", "case.status_changed", "case.closed", "survey.answered", "survey.answer_voided")
 MAX_IMPORT_ROWS = 10_000
 
 

@@ -313,6 +313,11 @@ class NotificationsService:
     def on_survey_answered(self, body: dict) -> None:
         self._forward(body, "on_survey_answered")
 
+    @subscribe("surveys", "survey.answer_voided")
+    def on_survey_answer_voided(self, body: dict) -> None:
+        """To every webhook that was sent the answer: it no longer counts."""
+        self._forward(body, "on_survey_answer_voided")
+
     @subscribe("surveys", "survey.issued")
     def on_survey_issued(self, body: dict) -> None:
         event = load_event(body)

@@ -23,6 +23,9 @@ from services.notifications.models import WebhookDelivery, WebhookSubscription
 from services.notifications.settings import RetryPolicy, WebhookPolicy
 
 TEST_EVENT = "webhook.test"
+#: An event that takes back one a subscription received: it goes wherever that one went, asked
+#: for or not, so a company's system that counted an answer hears that the answer was voided.
+FOLLOW_UPS = {"survey.answer_voided": "survey.answered"}
 
 
 def subscribe(session: Session, tenant: str, url: str, event_types: list[str], now: datetime) -> WebhookSubscription:
@@ -57,7 +60,7 @@ def of_tenant(session: Session, tenant: str) -> list[WebhookSubscription]:
 
 
 def queue_event(session: Session, event: Mapping, now: datetime) -> int:
-    """One delivery per active subscription of the event's tenant that asked for its type."""
+    """One delivery per active subscription of the event's tenant that asked for its type (or the one it follows up)."""
     subscriptions = session.scalars(
         select(WebhookSubscription).where(
             WebhookSubscription.tenant == event["tenant"], WebhookSubscription.status == "active"
@@ -65,7 +68,7 @@ def queue_event(session: Session, event: Mapping, now: datetime) -> int:
     )
     count = 0
     for subscription in subscriptions:
-        if event["type"] in subscription.event_types:
+        if event["type"] in subscription.event_types or FOLLOW_UPS.get(event["type"]) in subscription.event_types:
             queue(session, subscription, event["id"], event["type"], event["data"], now)
             count += 1
     return count

@@ -1,4 +1,4 @@
-"""Case operations: submit, transition, reopen, rate, edit. Plain functions over a session.
+"""Case operations: submit, transition, reopen, edit (ratings: ratings.py). Plain functions over a session.
 
 ``emit(session, type, subject, tenant, data)`` stages an event in the same transaction;
 tests pass a list-appending fake, the service passes its outbox.
@@ -133,6 +133,7 @@ def event_data(case: Case, previous: str | None, action: str | None, note: str |
             "reopen_count": case.reopen_count,
             "incident_id": case.incident_id,
             "escalation_level": case.escalation_level or 0,
+            "changed_at": case.updated_at,
         }
     )
 
@@ -350,21 +351,6 @@ def low_score(session: Session, emit: Emit, tenant: str, case_id: str, score: in
     except NotFound:
         return
     escalation.escalate(session, emit, case, reason, "system:survey", utcnow())
-
-
-def record_rating(session: Session, tenant: str, case_id: str, score: int, verified: bool = False) -> bool:
-    """The resident's rating on the case; ``verified`` when the community vouched for who answered."""
-    try:
-        case = case_of(session, tenant, case_id, lock=True)
-    except NotFound:
-        return False
-    now = utcnow()
-    before = audit.snapshot(case)
-    case.rating = score
-    case.rating_verified = verified
-    case.updated_at = now
-    audit.record(session, case, before, "system:survey", "survey", now)
-    return True
 
 
 def edit(session: Session, tenant: str, case_id: str, data: dict, actor: str, now: datetime | None = None) -> dict:

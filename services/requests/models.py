@@ -84,6 +84,24 @@ class Case(Base):
     )
 
 
+class CaseRating(Base):
+    """One survey's rating of a case; the case shows the newest one not voided (services/requests/ratings.py).
+
+    Kept per survey because ``survey.answered`` and ``survey.answer_voided`` arrive on separate
+    queues in either order: a void that comes first leaves a row with no score, which the
+    late answer fills in without ever showing it.
+    """
+
+    __tablename__ = "case_ratings"
+
+    survey_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: voided before the answer came
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
 class CaseHistory(Base):
     """One transition of a case: who did what, from which state to which, and why."""
 

@@ -242,6 +242,9 @@ class CaseEventSchema(Schema):
     assignee_kind = fields.String(allow_none=True)
     incident_id = fields.String(allow_none=True, metadata={"description": "set when merged into an incident"})
     escalation_level = fields.Integer()
+    changed_at = Timestamp(
+        metadata={"description": "when this change happened (case.reopened: the time surveys judge answers by)"}
+    )
 
 
 # --- photos -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from services.common.database import Database, OutboxRelay
 from services.common.db import utcnow
 from services.common.envelope import load_event
 from services.common.errors import validated
+from services.common.fields import parse_utc
 from services.common.health import HealthServer
 from services.common.pages import PageQuerySchema
 from services.common.rpc import rpc
@@ -26,6 +27,7 @@ from services.requests import (
     community,
     incidents,
     proposals,
+    ratings,
     residents,
     search,
 )
@@ -362,5 +364,17 @@ class RequestsService:
         with self.db.inbox(event, "on_survey_answered") as session:
             if session is not None:
                 data = event["data"]
-                verified = data.get("verified") is True
-                cases.record_rating(session, event["tenant"], data["case_id"], data["score"], verified)
+                answered_at = parse_utc(data.get("answered_at"))
+                ratings.record(
+                    session, event["tenant"], data["case_id"], data["survey_id"], data["score"],
+                    data.get("verified") is True, answered_at,
+                )  # fmt: skip
+
+    @subscribe("surveys", "survey.answer_voided")
+    def on_survey_answer_voided(self, body: dict) -> None:
+        """The surveys service voided an answer (the case was reopened before it came): take its rating back."""
+        event = load_event(body)
+        with self.db.inbox(event, "on_survey_answer_voided") as session:
+            if session is not None:
+                data = event["data"]
+                ratings.void(session, event["tenant"], data["case_id"], data["survey_id"])

@@ -1,4 +1,4 @@
-"""Issuing surveys on case.closed, sending their links when due, voiding them on case.reopened.
+"""Issuing surveys on case.closed and sending their links when due (a reopen: see voiding.py).
 
 The survey row is created at once when the case closes; its link is announced by
 ``survey.issued`` at once or, with a tenant delay, by the timer (:func:`send_due_links`)
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from services.common.fields import SHANGHAI
+from services.common.fields import SHANGHAI, utc_text
 from services.common.ids import new_id
 from services.surveys import settings, tallies, templates, tokens
 from services.surveys.models import Survey
@@ -63,6 +63,7 @@ def event_data(survey: Survey, link: str | None = None, reminder: bool = False) 
         "link": link,
         "expires_at": survey.expires_at.isoformat() + "Z",
         "case_title": survey.case_title,
+        "answered_at": utc_text(survey.answered_at),
     }
     if link:
         data["recipient"] = {
@@ -193,23 +194,3 @@ def send_due_links(session: Session, emit: Emit, base_url: str, now: datetime, l
         sent += 1
     changes.apply(session)
     return sent
-
-
-def void_unanswered(session: Session, tenant: str, case_id: str, now: datetime) -> int:
-    """On case.reopened: an unanswered survey (sent or still waiting) no longer counts.
-
-    An answered one is marked as reopened after the answer, for the statistics.
-    """
-    rows = session.scalars(select(Survey).where(Survey.tenant == tenant, Survey.case_id == case_id)).all()
-    voided, changes = 0, tallies.Changes()
-    for survey in rows:
-        changes.before(survey)
-        if survey.status == "issued":
-            survey.status = "voided"
-            survey.voided_at = now
-            voided += 1
-        elif survey.status == "answered" and survey.reopened_at is None:
-            survey.reopened_at = now
-        changes.after(survey)
-    changes.apply(session)
-    return voided

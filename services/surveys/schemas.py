@@ -232,9 +232,10 @@ class SurveyPageSchema(Schema):
 
 
 class SurveyEventSchema(Schema):
-    """``data`` of survey.issued, survey.reminder_due, survey.answered and survey.low_score.
+    """``data`` of survey.issued, survey.reminder_due, survey.answered, survey.low_score and survey.answer_voided.
 
-    ``link`` and ``recipient`` are set only in the events that send the link (issued, reminder_due).
+    ``link`` and ``recipient`` are set only in the events that send the link (issued, reminder_due);
+    ``reason`` and ``reopened_at`` only in survey.answer_voided (see services/surveys/voiding.py).
     """
 
     survey_id = fields.String(required=True)
@@ -253,3 +254,6 @@ class SurveyEventSchema(Schema):
     reminder = fields.Boolean()
     expires_at = fields.String(required=True)
     case_title = fields.String(required=True)
+    answered_at = fields.String(allow_none=True, metadata={"description": "when the answer was recorded (UTC)"})
+    reason = fields.String(metadata={"description": "survey.answer_voided: why the answer no longer counts"})
+    reopened_at = fields.String(metadata={"description": "survey.answer_voided: when the case was reopened"})

@@ -13,7 +13,18 @@ from services.common.health import HealthServer
 from services.common.rpc import rpc
 from services.common.subscribe import subscribe
 from services.common.tracing import LogContext
-from services.surveys import answers, campaigns, issuing, redaction, reminders, settings, statistics, templates, views
+from services.surveys import (
+    answers,
+    campaigns,
+    issuing,
+    redaction,
+    reminders,
+    settings,
+    statistics,
+    templates,
+    views,
+    voiding,
+)
 from services.surveys.models import Base, DeadLetter, Inbox, Outbox
 from services.surveys.schemas import (
     AnswerSchema,
@@ -142,7 +153,9 @@ class SurveysService:
         event = load_event(body)
         with self.db.inbox(event, "on_case_reopened") as session:
             if session is not None:
-                issuing.void_unanswered(session, event["tenant"], event["data"]["case_id"], utcnow())
+                reopened_at = voiding.reopen_time(event)
+                case_id = event["data"]["case_id"]
+                voiding.on_case_reopened(session, self.db.emit, event["tenant"], case_id, reopened_at, utcnow())
 
     @timer(interval=SWEEP_SECONDS)
     def sweep(self) -> None:

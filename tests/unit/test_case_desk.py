@@ -7,7 +7,7 @@ import pytest
 
 from services.common.db import Store, make_engine
 from services.common.errors import Conflict, NotFound, ValidationFailed
-from services.requests import audit, board, cases, categories, incidents, proposals, search
+from services.requests import audit, board, cases, categories, incidents, proposals, ratings, search
 from services.requests.models import Base
 from tests.unit.test_sla_clock import HOUR, T0, Emitted, move, new_case
 
@@ -283,13 +283,13 @@ def test_the_board_shows_resolved_cases_without_names_or_phones(store):
     new_case(store, emit)  # another estate
     close(store, emit, case["id"], at=T0 + 5 * HOUR, note="已更换 LED 灯")
     with store.transaction() as session:
-        cases.record_rating(session, "t1", case["id"], 4)  # from anyone holding the link: not shown
+        ratings.record(session, "t1", case["id"], "s1", 4)  # from anyone holding the link: not shown
     with store.read() as session:
         assert [e["satisfaction"] for e in board.board(session, case["estate_id"], {"limit": 20}, None)["data"]] == [
             None
         ]
     with store.transaction() as session:
-        cases.record_rating(session, "t1", case["id"], 5, verified=True)  # a resident the community confirmed
+        ratings.record(session, "t1", case["id"], "s2", 5, verified=True)  # a resident the community confirmed
     with store.read() as session:
         shown = board.board(session, case["estate_id"], {"limit": 20}, None)
         with pytest.raises(NotFound):

@@ -96,6 +96,7 @@ def test_service_config_reads_the_environment():
 
 def test_topology_matches_the_event_contract():
     assert [s.queue_name for s in all_subscriptions()] == [
+        "evt-surveys-survey.answer_voided--requests.on_survey_answer_voided",
         "evt-surveys-survey.answered--requests.on_survey_answered",
         "evt-surveys-survey.low_score--requests.on_survey_low_score",
         "evt-volunteers-visit.completed--requests.on_visit_completed",
@@ -108,6 +109,7 @@ def test_topology_matches_the_event_contract():
         "evt-requests-incident.declared--notifications.on_incident_declared",
         "evt-requests-incident.resolved--notifications.on_incident_resolved",
         "evt-requests-incident.updated--notifications.on_incident_updated",
+        "evt-surveys-survey.answer_voided--notifications.on_survey_answer_voided",
         "evt-surveys-survey.answered--notifications.on_survey_answered",
         "evt-surveys-survey.issued--notifications.on_survey_issued",
         "evt-surveys-survey.reminder_due--notifications.on_survey_reminder_due",

@@ -23,6 +23,7 @@ from services.surveys import (
     templates,
     tokens,
     views,
+    voiding,
 )
 from services.surveys.models import Base, Outbox, Survey, SurveyToken
 from services.surveys.schemas import AnswerSchema
@@ -90,6 +91,11 @@ def answer(store, token, now, fingerprint=None, respondent=None, **fields):
     with store.transaction() as session:
         result = answers.answer(session, emit, token, {"score": 5} | fields, now, fingerprint, respondent)
     return result, emit
+
+
+def reopen(session, tenant, case_id, at):
+    """What the surveys service does on case.reopened, the reopen and its processing at ``at``."""
+    return voiding.on_case_reopened(session, Emitted(), tenant, case_id, at, at)
 
 
 def survey(store, survey_id):
@@ -177,7 +183,7 @@ def test_a_delayed_survey_voided_by_a_reopen_is_never_sent(store):
     emit = Emitted()
     created = issue(store, emit)
     with store.transaction() as session:
-        assert issuing.void_unanswered(session, "t1", "c1", T0 + timedelta(minutes=30)) == 1
+        assert reopen(session, "t1", "c1", T0 + timedelta(minutes=30)) == 1
     with store.transaction() as session:
         assert issuing.send_due_links(session, emit, BASE, T0 + timedelta(hours=3)) == 0
     assert emit == []
@@ -197,7 +203,7 @@ def test_a_new_closure_after_a_reopen_issues_a_fresh_survey(store):
     emit = Emitted()
     first = issue(store, emit)
     with store.transaction() as session:
-        issuing.void_unanswered(session, "t1", "c1", T0 + timedelta(hours=1))
+        reopen(session, "t1", "c1", T0 + timedelta(hours=1))
     second = issue(store, emit, now=T0 + timedelta(hours=5))
     with store.read() as session:
         listed = views.for_case(session, "t1", "c1", T0 + timedelta(hours=6))
@@ -292,7 +298,7 @@ def test_a_voided_survey_takes_no_answer(store):
     issue(store, emit)
     token = token_of(emit[0][3]["link"])
     with store.transaction() as session:
-        issuing.void_unanswered(session, "t1", "c1", T0 + timedelta(hours=1))
+        reopen(session, "t1", "c1", T0 + timedelta(hours=1))
     with pytest.raises(Gone):
         answer(store, token, T0 + timedelta(hours=2))
 
@@ -467,9 +473,9 @@ def test_the_running_tallies_equal_a_recount_after_every_kind_of_change(store):
     answer(store, links[4], T0 + timedelta(hours=2), score=4, nps=8)  # not vouched for: counted apart
     answer(store, links[2], T0 + timedelta(minutes=2), fingerprint="b" * 64, respondent=VERIFIED, score=4)  # a burst
     with store.transaction() as session:
-        issuing.void_unanswered(session, "t1", "a3", T0 + timedelta(hours=3))  # unanswered: voided
-        issuing.void_unanswered(session, "t1", "a0", T0 + timedelta(hours=3))  # answered: reopened after
-        issuing.void_unanswered(session, "t2", "d2", T0 + timedelta(hours=3))
+        reopen(session, "t1", "a3", T0 + timedelta(hours=3))  # unanswered: voided
+        reopen(session, "t1", "a0", T0 + timedelta(hours=3))  # answered: reopened after
+        reopen(session, "t2", "d2", T0 + timedelta(hours=3))
     with store.read() as session:
         running = tallies.stored(session)
         counted = sorted(statistics.recount(session), key=lambda r: [r[k] for k in tallies.KEYS])
