@@ -14,6 +14,9 @@ import pytest
 from services.common.db import Store, make_engine
 from services.common.envelope import make_event
 from services.common.fields import utc_text
+from services.notifications import webhooks
+from services.notifications.models import Base as NotificationsBase
+from services.notifications.models import WebhookDelivery
 from services.requests import models as requests_models
 from services.requests import ratings
 from services.requests.models import Case
@@ -164,3 +167,18 @@ def test_the_voided_answers_rating_leaves_the_case_in_either_order_and_an_earlie
         ratings.void(session, "t1", case_id, "s1")
         ratings.void(session, "t1", case_id, "s1")  # twice: the same
     assert rating_of(case_store, case_id) == (None, False)
+
+
+# --- the notifications service: a webhook that got the answer gets its void ------------------
+
+
+def test_the_void_goes_to_every_webhook_that_was_sent_the_answer_and_no_other(tmp_path):
+    notifications = sqlite_store(tmp_path, "notifications", NotificationsBase)
+    with notifications.transaction() as session:
+        for events in (["survey.answered"], ["survey.answer_voided"], ["case.closed"]):
+            webhooks.subscribe(session, "t1", f"https://hooks.example/{events[0]}", events, T0)
+        event = make_event(source_service="surveys", type="survey.answer_voided", subject="s1", tenant="t1", data={})
+        assert webhooks.queue_event(session, event, T0) == 2
+    with notifications.read() as session:
+        assert {d.event_type for d in session.query(WebhookDelivery)} == {"survey.answer_voided"}
+    notifications.engine.dispose()
