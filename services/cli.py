@@ -265,8 +265,11 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
 def cmd_seed(args: argparse.Namespace) -> int:
     from services import demo
 
-    for row in demo.seed(store("gateway"), store("requests"), store("volunteers")):
+    seeded = demo.seed(store("gateway"), store("requests"), store("volunteers"))
+    for row in seeded.companies:
         print(json.dumps(row, ensure_ascii=False))
+    for line in demo.key_lines(seeded):  # each new key this once; otherwise how to issue one
+        print(line)
     return 0
 
 

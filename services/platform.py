@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 
+from services import demo
 from services.common.broker import connect
 from services.common.config import SERVICES, public_base_url, setting
 from services.local_broker import ensure_broker
@@ -56,6 +57,35 @@ def health_ports_of(base: int) -> dict[str, int]:
     return {name: base + i if base else 0 for i, name in enumerate(names)}
 
 
+def banner(base: str, health_ports: dict[str, int], seeded: demo.Seeded) -> list[str]:
+    """What ``make run`` prints once the services are ready: where things are, the demo keys, a first call."""
+    first = seeded.companies[0]
+    case = {
+        "estate_id": first["estate_id"],
+        "category": "repair",
+        "title": "楼道灯不亮",
+        "description": "3号楼2单元5楼楼道灯坏了",
+        "channel": "app",
+        "priority": "normal",
+        "reporter": {"name": "陈先生", "phone": "13912345678", "household": "3-2-501"},
+    }
+    where = "printed above" if seeded.keys else "issued as above"
+    return [
+        "\n连心 Lianxin is running.",
+        f"  gateway:  {base}   (API docs: {base}/docs, spec: {base}/openapi.json)",
+        "  health:   " + ", ".join(f"{name} :{port}" for name, port in health_ports.items()),
+        f"  demo community {demo.COMMUNITY}:",
+        *(f"    {row['company']:<6} estate {row['estate']} = {row['estate_id']}" for row in seeded.companies),
+        *("  " + line for line in demo.key_lines(seeded)),
+        f"  residents and volunteers sign in at {base}/signin (the code shows in this log)",
+        f"  party branch:  league {base}/p/communities/{demo.COMMUNITY}/league",
+        f"                 dashboard {base}/p/dashboard (sign in with the party branch's supervisor key)",
+        f"  try, with KEY set to {first['company']}'s company_admin key ({where}; each key is printed once only):",
+        f'    curl -s -X POST {base}/api/v1/cases -H "Authorization: Bearer $KEY" '
+        f"-H 'Content-Type: application/json' -d '{json.dumps(case, ensure_ascii=False)}'",
+    ]
+
+
 def run() -> int:
     from services.cli import main as cli
 
@@ -64,7 +94,6 @@ def run() -> int:
     for step in (["migrate"], ["topology", "declare"]):
         if cli(step) != 0:
             return 1
-    from services import demo
     from services.cli import store
 
     seeded = demo.seed(store("gateway"), store("requests"), store("volunteers"))
@@ -91,36 +120,14 @@ def run() -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
     base = public_base_url()
+    shown = False  # the new keys exist in clear only here: print them whatever way this ends
     try:
         if not (wait_http(f"{base}/healthz", 90) and wait_consumers(setting("AMQP_URI"), 90)):
             print("the services did not become ready in 90 s", file=sys.stderr)
             stop()
             return 1
-        first = seeded[0]
-        print("\n连心 Lianxin is running.")
-        print(f"  gateway:  {base}   (API docs: {base}/docs, spec: {base}/openapi.json)")
-        print("  health:   " + ", ".join(f"{name} :{port}" for name, port in health_ports.items()))
-        print("  demo API keys (政通路社区):")
-        for row in seeded:
-            print(f"    {row['company']:<6} {row['api_key']}   estate {row['estate']} = {row['estate_id']}")
-        case = {
-            "estate_id": first["estate_id"],
-            "category": "repair",
-            "title": "楼道灯不亮",
-            "description": "3号楼2单元5楼楼道灯坏了",
-            "channel": "app",
-            "priority": "normal",
-            "reporter": {"name": "陈先生", "phone": "13912345678", "household": "3-2-501"},
-        }
-        print(f"  resident app key (缔华物业; sign a resident in: POST /api/v1/sign-in/code): {demo.RESIDENT_APP_KEY}")
-        print(f"  residents and volunteers sign in at {base}/signin (the code shows in this log)")
-        print(f"  party branch:  league {base}/p/communities/{demo.COMMUNITY}/league")
-        print(f"                 dashboard {base}/p/dashboard (sign in with {demo.SUPERVISOR_KEY})")
-        print("  try:")
-        print(
-            f"    curl -s -X POST {base}/api/v1/cases -H 'Authorization: Bearer {first['api_key']}' "
-            f"-H 'Content-Type: application/json' -d '{json.dumps(case, ensure_ascii=False)}'"
-        )
+        print("\n".join(banner(base, health_ports, seeded)))
+        shown = True
         print("  Ctrl-C stops everything.\n", flush=True)
         while True:  # restart a service that exits with an error, as compose or Kubernetes would
             time.sleep(0.5)
@@ -134,3 +141,5 @@ def run() -> int:
         return 0
     finally:
         stop()
+        if seeded.keys and not shown:
+            print("\n".join(demo.key_lines(seeded)), file=sys.stderr, flush=True)

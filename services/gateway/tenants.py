@@ -21,14 +21,14 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_tenant(session: Session, name: str, community: str | None = None, key: str | None = None) -> dict:
+def create_tenant(session: Session, name: str, community: str | None = None) -> dict:
     """A tenant and its first key; returns the key in clear, the only time it is shown."""
     if session.scalar(select(Tenant.id).where(Tenant.name == name)):
         raise Conflict(f"tenant {name!r} already exists")
     tenant = Tenant(id=new_id(), name=name, community=community)
     session.add(tenant)
     session.flush()
-    api_key = issue_key(session, tenant.id, key=key)
+    api_key = issue_key(session, tenant.id)
     return {"tenant_id": tenant.id, "name": name, "community": community, "api_key": api_key}
 
 
@@ -36,12 +36,11 @@ def issue_key(
     session: Session,
     tenant_id: str,
     role: str = "company_admin",
-    key: str | None = None,
     rate_limit: str | None = None,
     label: str | None = None,
 ) -> str:
-    """A new key in clear (shown once); ``rate_limit`` overrides RATE_LIMIT for this key."""
-    key = key or KEY_PREFIX + secrets.token_urlsafe(24)
+    """A new random key in clear (shown once, never chosen by the caller); ``rate_limit`` overrides RATE_LIMIT."""
+    key = KEY_PREFIX + secrets.token_urlsafe(24)
     session.add(
         ApiKey(
             id=new_id(),

@@ -1,10 +1,12 @@
 """The HTTP edge: authentication, tenant isolation and every error as problem+json."""
 
+import secrets
 import uuid
 
 import pytest
 
 from services.common.testing import wait_for
+from services.gateway.tenants import KEY_PREFIX
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +23,10 @@ def problem(response, status):
 
 def test_no_key_or_an_unknown_key_is_401(platform):
     assert problem(platform.http.get(platform.base_url + "/api/v1/cases"), 401)["title"] == "Unauthorized"
-    response = platform.http.get(platform.base_url + "/api/v1/cases", headers={"Authorization": "Bearer lx_live_nope"})
+    never_issued = KEY_PREFIX + secrets.token_urlsafe(24)
+    response = platform.http.get(
+        platform.base_url + "/api/v1/cases", headers={"Authorization": f"Bearer {never_issued}"}
+    )
     assert problem(response, 401)["detail"] == "unknown or revoked API key"
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="lianxin"'
 
