@@ -128,6 +128,7 @@ def issue(
         case_id=data["case_id"],
         estate_id=data["estate_id"],
         closure_event_id=event["id"],
+        closure_reopen_count=data.get("reopen_count"),
         status="issued",
         case_title=data["title"],
         category=data["category"],

@@ -67,6 +67,9 @@ class Survey(Base):
     answered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     voided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     reopened_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # case reopened after the answer
+    # The case's reopen_count in the case.closed that issued it: only a reopen with a higher count
+    # (one that came after this closure) touches the survey, whatever order the events arrive in.
+    closure_reopen_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (
         Index("ix_surveys_tenant_case", "tenant", "case_id"),

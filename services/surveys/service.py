@@ -153,9 +153,11 @@ class SurveysService:
         event = load_event(body)
         with self.db.inbox(event, "on_case_reopened") as session:
             if session is not None:
-                reopened_at = voiding.reopen_time(event)
-                case_id = event["data"]["case_id"]
-                voiding.on_case_reopened(session, self.db.emit, event["tenant"], case_id, reopened_at, utcnow())
+                data, reopened_at = event["data"], voiding.reopen_time(event)
+                voiding.on_case_reopened(
+                    session, self.db.emit, event["tenant"], data["case_id"], reopened_at, utcnow(),
+                    data.get("reopen_count"),
+                )  # fmt: skip
 
     @timer(interval=SWEEP_SECONDS)
     def sweep(self) -> None:

@@ -39,6 +39,16 @@ def answer_is_void(answered_at: datetime | None, reopened_at: datetime) -> bool:
     return answered_at is not None and answered_at >= reopened_at
 
 
+def concerns(closure_reopen_count: int | None, reopen_count: int | None) -> bool:
+    """Whether a reopen concerns a survey: only one that came after the survey's closure.
+
+    A case closed with ``reopen_count`` n is next reopened with n + 1. A reopen event delayed
+    past the case's next closure must not void that closure's survey or its answer. Unknown
+    counts (surveys from before they were kept): the reopen concerns every survey, as it used to.
+    """
+    return closure_reopen_count is None or reopen_count is None or closure_reopen_count < reopen_count
+
+
 def reopen_time(event: dict) -> datetime:
     """When the case was reopened (naive UTC): the event's ``changed_at``, else its envelope time.
 
@@ -52,9 +62,17 @@ def reopen_time(event: dict) -> datetime:
 
 
 def on_case_reopened(
-    session: Session, emit: Emit, tenant: str, case_id: str, reopened_at: datetime, now: datetime
+    session: Session,
+    emit: Emit,
+    tenant: str,
+    case_id: str,
+    reopened_at: datetime,
+    now: datetime,
+    reopen_count: int | None = None,
 ) -> int:
     """Void the case's open surveys and any answer the rule voids; returns how many were voided.
+
+    Only the surveys of closures before this reopen (:func:`concerns`, by ``reopen_count``).
 
     The rows are locked so an answer being recorded at this moment commits first and is judged
     by the rule, rather than being overwritten as if it were unanswered.
@@ -67,6 +85,8 @@ def on_case_reopened(
     ).all()
     voided, changes = 0, tallies.Changes()
     for survey in rows:
+        if not concerns(survey.closure_reopen_count, reopen_count):
+            continue  # issued by a later closure: this reopen is older news
         changes.before(survey)
         if survey.status == "issued":
             survey.status, survey.voided_at = "voided", now

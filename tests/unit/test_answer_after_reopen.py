@@ -78,10 +78,10 @@ def test_the_reopen_time_is_the_events_changed_at_else_its_envelope_time():
     assert voiding.reopen_time(old) == REOPENED
 
 
-def reopen(store, tenant, case_id, reopened_at, processed_at):
+def reopen(store, tenant, case_id, reopened_at, processed_at, reopen_count=None):
     emit = Emitted()
     with store.transaction() as session:
-        voided = voiding.on_case_reopened(session, emit, tenant, case_id, reopened_at, processed_at)
+        voided = voiding.on_case_reopened(session, emit, tenant, case_id, reopened_at, processed_at, reopen_count)
     return voided, emit
 
 
@@ -130,6 +130,26 @@ def test_an_answer_recorded_before_the_reopen_stands_and_counts_as_reopened_afte
     )
     assert reopen(store, "t1", "c1", REOPENED, REOPENED + timedelta(minutes=2)) == (0, [])
     assert (survey(store, rated.id).status, survey(store, rated.id).reopened_at) == ("answered", REOPENED)
+
+
+@pytest.mark.parametrize(
+    ("closure_count", "reopen_count", "concerned"),
+    [(0, 1, True), (1, 1, False), (2, 1, False), (None, 1, True), (0, None, True)],
+)
+def test_a_reopen_concerns_only_the_surveys_of_closures_before_it(closure_count, reopen_count, concerned):
+    assert voiding.concerns(closure_count, reopen_count) is concerned
+
+
+def test_a_reopen_delivered_after_the_next_closure_leaves_that_closures_survey_and_answer_alone(store):
+    """The first reopen reaches surveys late, after the case was closed again and that survey answered."""
+    emit = Emitted()
+    first = issue(store, emit, reopen_count=0)  # closed, then reopened at REOPENED (count 1)
+    second = issue(store, emit, now=REOPENED + timedelta(hours=1), reopen_count=1)  # closed again
+    answer(store, token_of(emit.of("survey.issued")[1][3]["link"]), REOPENED + timedelta(hours=2), score=5)
+    voided, sent = reopen(store, "t1", "c1", REOPENED, REOPENED + timedelta(hours=3), reopen_count=1)
+    assert (voided, sent) == (1, [])
+    assert survey(store, first.id).status == "voided"
+    assert (survey(store, second.id).status, survey(store, second.id).reopened_at) == ("answered", None)
 
 
 # --- the requests service: the rating follows survey.answered and survey.answer_voided --------

@@ -489,6 +489,6 @@ def test_the_running_tallies_equal_a_recount_after_every_kind_of_change(store):
         [t1] = statistics.for_tenant(session, "t1", {})
     assert (t1["csat"], t1["csat_mean"], t1["nps"], t1["low_scores"], t1["flagged_burst"]) == (0.6667, 3.33, 0.0, 1, 3)
     with store.transaction() as session:
-        assert tallies.rebuild(session) == 2
+        assert statistics.rebuild(session) == 2
     with store.read() as session:
         assert tallies.stored(session) == running
