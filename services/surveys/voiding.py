@@ -10,6 +10,9 @@ voided like an unanswered survey, and ``survey.answer_voided`` tells every consu
 tallies drop it in the same transaction (a voided survey counts nothing), so statistics and the
 league never count it. An answer from before the reopen stands, marked as reopened after it.
 
+The two times come from two services' clocks (kept by NTP); a skew between them moves the
+boundary by that much, no more.
+
 Exactly once: the work runs inside the reopen's inbox transaction, and a voided survey is never
 voided again, so neither a redelivered nor a later reopen sends a second ``survey.answer_voided``.
 """
@@ -40,7 +43,7 @@ def answer_is_void(answered_at: datetime | None, reopened_at: datetime) -> bool:
 
 
 def concerns(closure_reopen_count: int | None, reopen_count: int | None) -> bool:
-    """Whether a reopen concerns a survey: only one that came after the survey's closure.
+    """Whether a reopen concerns a survey: only if the reopen came after the survey's closure.
 
     A case closed with ``reopen_count`` n is next reopened with n + 1. A reopen event delayed
     past the case's next closure must not void that closure's survey or its answer. Unknown
