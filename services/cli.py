@@ -7,33 +7,11 @@ import contextlib
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from services.common import deadletters, migrate, topology
+from services.common import deadletters
 from services.common.broker import ConfirmingPublisher
-from services.common.config import SERVICES, database_url, service_config, setting
-from services.common.db import Store, make_engine
-
-
-class NoData(SystemExit):
-    """The embedded default's database is not where it was looked for: say where, never create it."""
-
-
-def store(service: str) -> Store:
-    """The service's database; with the embedded default, only one that exists (``make run`` makes it)."""
-    url = database_url(service, create=False)
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        if not path.is_file():
-            print(
-                f"lianxin: no {service} database at {path}.\n"
-                f"  Looked in {path.parent} (LIANXIN_VAR_DIR, else the project's var/).\n"
-                "  Start the platform once (`make run`, or `lianxin migrate`) to create it, or point\n"
-                f"  LIANXIN_VAR_DIR (or {service.upper()}_DATABASE_URL) at the data you mean.",
-                file=sys.stderr,
-            )
-            raise NoData(2)
-    return Store(make_engine(url))
+from services.common.config import SERVICES, setting
+from services.common.stores import declare_topology, migrate_all, store
 
 
 def dead_letter_model(service: str) -> type:
@@ -42,15 +20,12 @@ def dead_letter_model(service: str) -> type:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    for service in args.service or SERVICES:
-        migrate.upgrade(service, database_url(service))
-        print(f"migrated {service}")
+    migrate_all(args.service)
     return 0
 
 
 def cmd_topology(args: argparse.Namespace) -> int:
-    count = topology.declare(service_config("gateway"))
-    print(f"declared {len(SERVICES)} exchanges and {count} event queues")
+    declare_topology()
     return 0
 
 

@@ -13,6 +13,7 @@ import urllib.request
 from services import demo
 from services.common.broker import connect
 from services.common.config import SERVICES, public_base_url, setting
+from services.common.stores import declare_topology, migrate_all, store
 from services.local_broker import ensure_broker
 
 
@@ -87,15 +88,10 @@ def banner(base: str, health_ports: dict[str, int], seeded: demo.Seeded) -> list
 
 
 def run() -> int:
-    from services.cli import main as cli
-
     if not ensure_broker(setting("AMQP_URI")):
         return 1
-    for step in (["migrate"], ["topology", "declare"]):
-        if cli(step) != 0:
-            return 1
-    from services.cli import store
-
+    migrate_all()
+    declare_topology()
     seeded = demo.seed(store("gateway"), store("requests"), store("volunteers"))
     health_ports = health_ports_of(int(setting("HEALTH_PORT")))
 
