@@ -66,6 +66,7 @@ def platform(amqp_uri, database_urls, outbox_link, tmp_path_factory):
         RPC_TIMEOUT=10,
         SIGN_IN_SEND_LIMIT_ADDRESS="100000/hour",
         PHOTO_DIR=photo_dir,
+        WEBHOOK_ALLOWED_HOSTS="127.0.0.1",  # the security suite's webhook points at a closed loopback port
     )
     lx.migrate()
     lx.start(requests={"OUTBOX_AMQP_URI": outbox_link.uri})

@@ -55,6 +55,10 @@ DEFAULTS: dict[str, str] = {
     "S3_REGION": "us-east-1",
     "S3_ACCESS_KEY_ID": "",
     "S3_SECRET_ACCESS_KEY": "",
+    # Webhooks to tenants' own systems (services/notifications/webhooks.py, webhook_targets.py).
+    "WEBHOOK_ALLOWED_HOSTS": "",  # hosts let through the public-address rule (on-premise receivers), exact match
+    "WEBHOOK_MAX_PER_COMPANY": "10",
+    "WEBHOOK_SECRET_GRACE_HOURS": "24",  # after a rotation the old secret still signs this long (default)
 }
 
 

@@ -26,6 +26,7 @@ class Route:
     response: type[Schema] | None = None
     status: int = 200
     body: type[Schema] | None = None
+    body_required: bool = True  # False: the JSON body may be left out (every field has a default)
     many: bool = False
     params: tuple[Param, ...] = ()
     query: type[Schema] | None = None  # the schema that validates the query string, expanded into parameters

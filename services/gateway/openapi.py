@@ -155,7 +155,10 @@ def operation(route: Route) -> dict:
     if parameters:
         op["parameters"] = parameters
     if route.body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
+        op["requestBody"] = {
+            "required": route.body_required,
+            "content": {"application/json": {"schema": route.body}},
+        }
         if route.path.startswith("/s/"):
             op["requestBody"]["content"]["application/x-www-form-urlencoded"] = {"schema": route.body}
     if route.upload is not None:
@@ -176,6 +179,8 @@ def operation(route: Route) -> dict:
             "description": "OK",
             "content": {media: {"schema": binary} for media in route.media},
         }
+    elif route.status == 204:
+        op["responses"]["204"] = {"description": "No Content"}
     else:
         op["responses"][str(route.status)] = {
             "description": "OK",

@@ -51,7 +51,7 @@ class Dispatch:
         self.channels = channels
         self.retry = retry
         self.webhook_policy = webhook_policy
-        self.webhook = WebhookChannel(timeout=webhook_policy.timeout_seconds)
+        self.webhook = WebhookChannel(timeout=webhook_policy.timeout_seconds, targets=webhook_policy.targets)
         self.batch = batch
 
     def run_once(self) -> int:
@@ -97,15 +97,17 @@ class Dispatch:
                 if subscription is None or subscription.status != "active":
                     delivery.status, delivery.last_error = "failed", "endpoint disabled"
                     continue
-                result = self.webhook.deliver(
+                attempt = self.webhook.attempt(
                     subscription.url,
-                    subscription.secret,
+                    webhooks.signing_secrets(subscription, now),
                     delivery.event_id,
                     delivery.event_type,
                     delivery.payload,
                     delivery.occurred_at,
                 )
-                webhooks.record(delivery, subscription, result, utcnow(), self.retry, self.webhook_policy)
+                webhooks.record(
+                    delivery, subscription, attempt.result, utcnow(), self.retry, self.webhook_policy, attempt.status
+                )
             return len(rows)
 
     def advance_broadcasts(self) -> int:

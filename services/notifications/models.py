@@ -179,6 +179,9 @@ class WebhookSubscription(Base):
     url: Mapped[str] = mapped_column(String(500))
     event_types: Mapped[list] = mapped_column(JSON)
     secret: Mapped[str] = mapped_column(String(64))
+    # After a rotation the old secret still signs (a second signature) until it expires.
+    previous_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | disabled
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     failing_since: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
@@ -202,12 +205,15 @@ class WebhookDelivery(Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)  # generic: never what a socket said
+    response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the last answer's HTTP status
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("subscription_id", "event_id", name="uq_webhook_delivery_once"),
         Index("ix_webhook_deliveries_queue", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
     )

@@ -260,6 +260,26 @@ class WebhookCreateSchema(Schema):
     )
 
 
+class WebhookDeliverySchema(Schema):
+    id = fields.String()
+    event_id = fields.String(metadata={"description": "the webhook-id header: the same on every retry"})
+    event_type = fields.String()
+    status = fields.String(metadata={"description": "queued, sent or failed"})
+    attempts = fields.Integer()
+    response_status = fields.Integer(allow_none=True, metadata={"description": "the last answer's HTTP status"})
+    last_error = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "generic: HTTP <status>, connection failed, timed out, address not allowed, "
+            "endpoint disabled (never what the receiver or a socket said)"
+        },
+    )
+    created_at = fields.String(metadata={"description": "RFC 3339, UTC (Z)"})
+    last_attempt_at = fields.String(allow_none=True)
+    next_attempt_at = fields.String(allow_none=True, metadata={"description": "when a queued delivery is tried next"})
+    sent_at = fields.String(allow_none=True)
+
+
 class WebhookSchema(Schema):
     id = fields.String()
     url = fields.String()
@@ -269,8 +289,28 @@ class WebhookSchema(Schema):
     failing_since = fields.String(allow_none=True)
     disabled_at = fields.String(allow_none=True)
     created_at = fields.String()
-    secret = fields.String(metadata={"description": "whsec_…, shown only when the subscription is created"})
-    recent_deliveries = fields.List(fields.Dict())
+    previous_secret_expires_at = fields.String(
+        allow_none=True, metadata={"description": "after a rotation: until then deliveries carry both signatures"}
+    )
+    secret = fields.String(
+        metadata={"description": "whsec_…, shown only when the subscription is created or its secret rotated"}
+    )
+    recent_deliveries = fields.List(fields.Nested(WebhookDeliverySchema))
+
+
+class WebhookSecretRotateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    previous_valid_hours = fields.Float(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, max=168),
+        metadata={
+            "description": "how long the old secret keeps signing beside the new one "
+            "(0: revoked at once; default WEBHOOK_SECRET_GRACE_HOURS, 24)"
+        },
+    )
 
 
 class WebhookTestSchema(Schema):

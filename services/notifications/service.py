@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from jinja2 import UndefinedError
 from marshmallow import ValidationError
 from nameko.dependency_providers import Config
@@ -16,6 +18,7 @@ from services.common.errors import Conflict, NotFound, ValidationFailed, validat
 from services.common.fields import mainland_mobile
 from services.common.health import HealthServer
 from services.common.ids import new_id
+from services.common.pages import PageQuerySchema
 from services.common.rpc import rpc
 from services.common.subscribe import subscribe
 from services.common.tracing import LogContext
@@ -32,7 +35,9 @@ from services.notifications.schemas import (
     PreferencesSchema,
     RecipientQuerySchema,
     WebhookCreateSchema,
+    WebhookSecretRotateSchema,
 )
+from services.notifications.settings import Settings, WebhookPolicy
 from services.notifications.templates import render_for
 
 
@@ -219,12 +224,41 @@ class NotificationsService:
 
     # -- webhooks -------------------------------------------------------------------------
 
+    @property
+    def webhook_policy(self) -> WebhookPolicy:
+        return WebhookPolicy.from_settings(Settings(self.config))
+
     @rpc
     def create_webhook(self, tenant: str, payload: dict) -> dict:
         data = validated(WebhookCreateSchema(), payload)
         with self.db.transaction() as session:
-            subscription = webhooks.subscribe(session, tenant, data["url"], data["event_types"], utcnow())
+            subscription = webhooks.subscribe(
+                session, tenant, data["url"], data["event_types"], utcnow(), self.webhook_policy
+            )
             return webhooks.view(session, subscription, secret=True)
+
+    @rpc
+    def delete_webhook(self, tenant: str, subscription_id: str) -> None:
+        with self.db.transaction() as session:
+            webhooks.remove(session, tenant, subscription_id)
+
+    @rpc
+    def rotate_webhook_secret(self, tenant: str, subscription_id: str, payload: dict) -> dict:
+        data = validated(WebhookSecretRotateSchema(), payload or {})
+        hours = data["previous_valid_hours"]
+        grace = timedelta(hours=self.webhook_policy.secret_grace_hours if hours is None else hours)
+        with self.db.transaction() as session:
+            subscription = webhooks.rotate_secret(session, tenant, subscription_id, utcnow(), grace)
+            return webhooks.view(session, subscription, secret=True)
+
+    @rpc
+    def webhook_deliveries(self, tenant: str, subscription_id: str, params: dict) -> dict:
+        query = validated(PageQuerySchema(), params)
+        with self.db.read() as session:
+            rows, more = webhooks.deliveries_of(
+                session, tenant, subscription_id, query["limit"], query["starting_after"]
+            )
+            return {"data": [webhooks.delivery_view(row) for row in rows], "has_more": more}
 
     @rpc
     def list_webhooks(self, tenant: str) -> dict:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.common.config import DEFAULTS
 from services.notifications.channels.aliyun_sms import AliyunSmsChannel
 from services.notifications.channels.backoff import TokenBucket
 from services.notifications.channels.base import Channel
@@ -18,6 +19,7 @@ from services.notifications.channels.email import SmtpEmailChannel
 from services.notifications.channels.log import LogChannel
 from services.notifications.channels.tencent_sms import TencentSmsChannel
 from services.notifications.channels.wechat import WeChatSubscribeChannel
+from services.notifications.webhook_targets import Policy
 
 KNOWN_CHANNELS = ("inapp", "log", "email", "aliyun_sms", "tencent_sms", "wechat")
 
@@ -189,11 +191,18 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class WebhookPolicy:
-    """An endpoint failing ``disable_after_failures`` times in a row over ``disable_after_seconds`` is disabled."""
+    """An endpoint failing ``disable_after_failures`` times in a row over ``disable_after_seconds`` is disabled.
+
+    A company has at most ``max_per_company`` subscriptions; a rotated secret keeps signing
+    ``secret_grace_hours`` unless the rotation says otherwise; ``targets`` is where hooks may point.
+    """
 
     timeout_seconds: float = 10.0
     disable_after_failures: int = 10
     disable_after_seconds: float = 24 * 3600.0
+    max_per_company: int = int(DEFAULTS["WEBHOOK_MAX_PER_COMPANY"])
+    secret_grace_hours: float = float(DEFAULTS["WEBHOOK_SECRET_GRACE_HOURS"])
+    targets: Policy = field(default_factory=Policy)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WebhookPolicy:
@@ -201,4 +210,7 @@ class WebhookPolicy:
             settings.number("WEBHOOK_TIMEOUT_SECONDS", 10),
             int(settings.number("WEBHOOK_DISABLE_AFTER_FAILURES", 10)),
             settings.number("WEBHOOK_DISABLE_AFTER_SECONDS", 24 * 3600),
+            int(settings.number("WEBHOOK_MAX_PER_COMPANY", cls.max_per_company)),
+            settings.number("WEBHOOK_SECRET_GRACE_HOURS", cls.secret_grace_hours),
+            Policy.from_text(settings.get("WEBHOOK_ALLOWED_HOSTS", DEFAULTS["WEBHOOK_ALLOWED_HOSTS"])),
         )

@@ -4,21 +4,31 @@ Every delivery is signed per Standard Webhooks with the subscription's secret; `
 is the event id, the same on every retry, so a receiver de-duplicates on it. An endpoint that
 keeps failing (``disable_after_failures`` attempts in a row, over at least
 ``disable_after_seconds``) is disabled: its queued deliveries fail, and the API shows why.
+
+A URL must point at a public address (``webhook_targets``, checked here when saved and by the
+channel before every attempt); a company has at most ``max_per_company`` subscriptions. A
+rotated secret keeps signing beside the new one (Standard Webhooks' space-separated
+signatures) for a grace period, so receivers switch without losing a delivery. Tenants see
+only generic errors (:func:`public_error`).
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from services.common.errors import NotFound
+from services.common.errors import Conflict, NotFound, ValidationFailed
+from services.common.fields import utc_text
 from services.common.ids import new_id
-from services.notifications import backoff_policy
+from services.common.pages import page
+from services.notifications import backoff_policy, webhook_targets
 from services.notifications.channels.base import Failed, RetryLater, Sent
-from services.notifications.channels.webhook import generate_secret
+from services.notifications.channels.webhook import CONNECTION_FAILED, TIMED_OUT, generate_secret
 from services.notifications.models import WebhookDelivery, WebhookSubscription
 from services.notifications.settings import RetryPolicy, WebhookPolicy
 
@@ -26,9 +36,34 @@ TEST_EVENT = "webhook.test"
 #: An event that takes back one a subscription received: it goes wherever that one went, asked
 #: for or not, so a company's system that counted an answer hears that the answer was voided.
 FOLLOW_UPS = {"survey.answer_voided": "survey.answered"}
+log = logging.getLogger(__name__)
 
 
-def subscribe(session: Session, tenant: str, url: str, event_types: list[str], now: datetime) -> WebhookSubscription:
+def check_url(url: str, policy: WebhookPolicy) -> None:
+    """Refuse an internal or credentialed URL with one generic field error (the detail is logged)."""
+    try:
+        webhook_targets.check_saved(url, policy.targets)
+    except webhook_targets.Refused as exc:
+        log.info("webhook URL refused: %s", exc)
+        raise ValidationFailed(
+            "the URL is not allowed",
+            {"url": ["must be http(s) to a public address, without user or password"]},
+        ) from None
+
+
+def subscribe(
+    session: Session,
+    tenant: str,
+    url: str,
+    event_types: list[str],
+    now: datetime,
+    policy: WebhookPolicy = WebhookPolicy(),
+) -> WebhookSubscription:
+    """A new subscription, within the company's cap, to a URL the address rule allows."""
+    check_url(url, policy)
+    count = session.scalar(select(func.count()).where(WebhookSubscription.tenant == tenant)) or 0
+    if count >= policy.max_per_company:
+        raise Conflict(f"a company may have at most {policy.max_per_company} webhooks; delete one first")
     subscription = WebhookSubscription(
         id=new_id(),
         tenant=tenant,
@@ -111,6 +146,45 @@ def enable(session: Session, tenant: str, subscription_id: str) -> WebhookSubscr
     return subscription
 
 
+def remove(session: Session, tenant: str, subscription_id: str) -> None:
+    """Delete a subscription and its deliveries (queued ones are never sent)."""
+    subscription = get(session, tenant, subscription_id)
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id))
+    session.delete(subscription)
+    session.flush()
+
+
+def rotate_secret(
+    session: Session, tenant: str, subscription_id: str, now: datetime, grace: timedelta
+) -> WebhookSubscription:
+    """A new secret; the old one keeps signing (a second signature) for ``grace``, zero: at once."""
+    subscription = get(session, tenant, subscription_id)
+    if grace > timedelta(0):
+        subscription.previous_secret = subscription.secret
+        subscription.previous_secret_expires_at = now + grace
+    else:
+        subscription.previous_secret = subscription.previous_secret_expires_at = None
+    subscription.secret = generate_secret()
+    return subscription
+
+
+def signing_secrets(subscription: WebhookSubscription, now: datetime) -> list[str]:
+    """The secrets a delivery is signed with now: the current one, and the previous one in its grace."""
+    expires = subscription.previous_secret_expires_at
+    if subscription.previous_secret and expires is not None and now < expires:
+        return [subscription.secret, subscription.previous_secret]
+    return [subscription.secret]
+
+
+def deliveries_of(
+    session: Session, tenant: str, subscription_id: str, limit: int, starting_after: str | None
+) -> tuple[list[WebhookDelivery], bool]:
+    """A subscription's deliveries, newest first (cursor pagination)."""
+    subscription = get(session, tenant, subscription_id)
+    query = select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id)
+    return page(session, query, WebhookDelivery.id, limit, starting_after)
+
+
 def due(session: Session, now: datetime, limit: int) -> list[WebhookDelivery]:
     return list(
         session.scalars(
@@ -130,9 +204,12 @@ def record(
     now: datetime,
     retry: RetryPolicy,
     policy: WebhookPolicy,
+    status: int | None = None,
 ) -> None:
-    """Apply one attempt's result to the delivery and to its endpoint's health."""
+    """Apply one attempt's result (and the receiver's HTTP status, if it answered) to the delivery and its endpoint."""
     delivery.attempts += 1
+    delivery.last_attempt_at = now
+    delivery.response_status = status
     if isinstance(result, Sent):
         delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
         subscription.consecutive_failures = 0
@@ -159,8 +236,24 @@ def should_disable(subscription: WebhookSubscription, now: datetime, policy: Web
     )
 
 
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+# The only error texts a tenant sees; anything else stored (rows from before issue 18 kept what a
+# socket said, e.g. "BadStatusLine('AMQP…')") is shown as one of these.
+_PUBLIC = re.compile(r"^(HTTP [1-5]\d\d|connection failed|timed out|address not allowed|endpoint disabled)$")
+_LEGACY = (("webhook: HTTP ", None), ("timeout", TIMED_OUT), ("network error", CONNECTION_FAILED), ("gone", "HTTP 410"))
+
+
+def public_error(stored: str | None) -> str | None:
+    """The generic form of a delivery's error: never a banner, an exception or an address."""
+    if stored is None or _PUBLIC.match(stored):
+        return stored
+    for prefix, shown in _LEGACY:
+        if stored.startswith(prefix):
+            rest = stored.removeprefix(prefix)
+            if shown is None and re.fullmatch(r"[1-5]\d\d", rest[:3]):
+                return f"HTTP {rest[:3]}"
+            if shown is not None:
+                return shown
+    return "delivery failed"
 
 
 def delivery_view(row: WebhookDelivery) -> dict:
@@ -170,9 +263,12 @@ def delivery_view(row: WebhookDelivery) -> dict:
         "event_type": row.event_type,
         "status": row.status,
         "attempts": row.attempts,
-        "last_error": row.last_error,
-        "created_at": iso(row.created_at),
-        "sent_at": iso(row.sent_at),
+        "response_status": row.response_status,
+        "last_error": public_error(row.last_error),
+        "created_at": utc_text(row.created_at),
+        "last_attempt_at": utc_text(row.last_attempt_at),
+        "next_attempt_at": utc_text(row.next_attempt_at) if row.status == "queued" else None,
+        "sent_at": utc_text(row.sent_at),
     }
 
 
@@ -189,9 +285,10 @@ def view(session: Session, subscription: WebhookSubscription, secret: bool = Fal
         "event_types": subscription.event_types,
         "status": subscription.status,
         "consecutive_failures": subscription.consecutive_failures,
-        "failing_since": iso(subscription.failing_since),
-        "disabled_at": iso(subscription.disabled_at),
-        "created_at": iso(subscription.created_at),
+        "failing_since": utc_text(subscription.failing_since),
+        "disabled_at": utc_text(subscription.disabled_at),
+        "created_at": utc_text(subscription.created_at),
+        "previous_secret_expires_at": utc_text(subscription.previous_secret_expires_at),
         "recent_deliveries": [delivery_view(row) for row in recent],
     }
     if secret:

@@ -213,6 +213,7 @@ def lx(local):
         "WEBHOOK_DISABLE_AFTER_FAILURES": "3",
         "WEBHOOK_DISABLE_AFTER_SECONDS": "0",
         "WEBHOOK_TIMEOUT_SECONDS": "5",
+        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the receivers above listen on loopback
     }
     with private_vhost() as amqp_uri, private_databases(os.environ.get("TEST_DATABASE_URL")) as urls:
         platform = Platform(amqp_uri, urls, RETRY_DELAYS="0.3,0.6", DLQ_MAX_ATTEMPTS=4, RPC_TIMEOUT=10)

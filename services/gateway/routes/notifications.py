@@ -21,7 +21,9 @@ from services.notifications.schemas import (
     NotificationSettingsViewSchema,
     PreferencesSchema,
     WebhookCreateSchema,
+    WebhookDeliverySchema,
     WebhookSchema,
+    WebhookSecretRotateSchema,
     WebhookTestSchema,
 )
 
@@ -130,6 +132,24 @@ class NotificationRoutes(Plumbing):
     def enable_webhook(self, request: Request, webhook_id: str) -> Response:
         tenant, _ = self._tenant(request)
         return json_response(self._call("notifications", "enable_webhook", tenant, webhook_id))
+
+    @endpoint("DELETE", "/api/v1/webhooks/<string:webhook_id>")
+    def delete_webhook(self, request: Request, webhook_id: str) -> Response:
+        tenant, _ = self._tenant(request)
+        self._call("notifications", "delete_webhook", tenant, webhook_id)
+        return Response(status=204)
+
+    @endpoint("POST", "/api/v1/webhooks/<string:webhook_id>/secret")
+    def rotate_webhook_secret(self, request: Request, webhook_id: str) -> Response:
+        tenant, _ = self._tenant(request)
+        payload = read_json(request) if request.get_data(cache=True) else {}
+        return json_response(self._call("notifications", "rotate_webhook_secret", tenant, webhook_id, payload))
+
+    @endpoint("GET", "/api/v1/webhooks/<string:webhook_id>/deliveries")
+    def webhook_deliveries(self, request: Request, webhook_id: str) -> Response:
+        tenant, _ = self._tenant(request)
+        query = request.args.to_dict()
+        return json_response(self._call("notifications", "webhook_deliveries", tenant, webhook_id, query))
 
 
 CONTACT = path_id("contact_id")
@@ -259,7 +279,7 @@ ROUTES: tuple[Route, ...] = (
         WebhookSchema,
         201,
         WebhookCreateSchema,
-        errors=(422,),
+        errors=(409, 422),
         tag=TAG,
     ),
     Route("GET", "/api/v1/webhooks", "The tenant's webhook subscriptions", WebhookSchema, many=True, tag=TAG),
@@ -289,6 +309,39 @@ ROUTES: tuple[Route, ...] = (
         WebhookSchema,
         params=(WEBHOOK,),
         errors=(404,),
+        tag=TAG,
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/webhooks/{webhook_id}",
+        "Delete a subscription and its deliveries (queued ones are never sent)",
+        None,
+        204,
+        params=(WEBHOOK,),
+        errors=(404,),
+        tag=TAG,
+    ),
+    Route(
+        "POST",
+        "/api/v1/webhooks/{webhook_id}/secret",
+        "Rotate the signing secret: the new one is shown once; the old one keeps signing beside it "
+        "(a second webhook-signature) for previous_valid_hours",
+        WebhookSchema,
+        200,
+        WebhookSecretRotateSchema,
+        body_required=False,
+        params=(WEBHOOK,),
+        errors=(404, 422),
+        tag=TAG,
+    ),
+    Route(
+        "GET",
+        "/api/v1/webhooks/{webhook_id}/deliveries",
+        "The subscription's deliveries, newest first: status, attempts, last HTTP status, a generic error, times",
+        WebhookDeliverySchema,
+        many=True,
+        params=(WEBHOOK, *PAGE),
+        errors=(404, 422),
         tag=TAG,
     ),
 )

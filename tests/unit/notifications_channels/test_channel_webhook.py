@@ -16,6 +16,7 @@ from services.notifications.channels.webhook import (
     sign,
     verify,
 )
+from services.notifications.webhook_targets import Policy
 
 pytestmark = pytest.mark.unit
 
@@ -101,7 +102,9 @@ def test_generate_secret_shape() -> None:
 
 
 def _channel(session) -> WebhookChannel:
-    return WebhookChannel(clock=lambda: 1_700_000_000.0, session=session)
+    """A channel whose every host resolves to a public address (a stub: no DNS in unit tests)."""
+    targets = Policy(resolver=lambda host, port: ["93.184.215.14"])
+    return WebhookChannel(clock=lambda: 1_700_000_000.0, session=session, targets=targets)
 
 
 def test_deliver_signs_and_posts_json(fake_session, response) -> None:
@@ -131,12 +134,13 @@ def test_deliver_signs_and_posts_json(fake_session, response) -> None:
     ("status", "headers", "expected"),
     [
         (200, {}, Sent("m")),
-        (500, {}, RetryLater("webhook: HTTP 500", None)),
-        (503, {"Retry-After": "120"}, RetryLater("webhook: HTTP 503", 120.0)),
-        (429, {"Retry-After": "5"}, RetryLater("webhook: HTTP 429", 5.0)),
-        (410, {}, Failed("gone")),
-        (400, {}, Failed("webhook: HTTP 400")),
-        (404, {}, Failed("webhook: HTTP 404")),
+        (500, {}, RetryLater("HTTP 500", None)),
+        (503, {"Retry-After": "120"}, RetryLater("HTTP 503", 120.0)),
+        (429, {"Retry-After": "5"}, RetryLater("HTTP 429", 5.0)),
+        (410, {}, Failed("HTTP 410")),
+        (400, {}, Failed("HTTP 400")),
+        (404, {}, Failed("HTTP 404")),
+        (302, {"Location": "http://127.0.0.1/"}, Failed("HTTP 302")),
     ],
 )
 def test_deliver_status_mapping(fake_session, response, status, headers, expected) -> None:
