@@ -59,7 +59,11 @@ def subscribe(
     now: datetime,
     policy: WebhookPolicy = WebhookPolicy(),
 ) -> WebhookSubscription:
-    """A new subscription, within the company's cap, to a URL the address rule allows."""
+    """A new subscription, within the company's cap, to a URL the address rule allows.
+
+    The URL check may look the host up in DNS: it runs before the first statement, so no
+    database lock waits on it. Two creations at once may both pass the count (one over the cap).
+    """
     check_url(url, policy)
     count = session.scalar(select(func.count()).where(WebhookSubscription.tenant == tenant)) or 0
     if count >= policy.max_per_company:
