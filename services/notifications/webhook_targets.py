@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-# host, port → the addresses it stands for (strings); raises OSError when it does not resolve.
+# host, port → the addresses it stands for (strings); raises OSError (or UnicodeError, for a name
+# IDNA cannot encode) when it does not resolve.
 Resolver = Callable[[str, int], list[str]]
 
 # What a tenant is told; the detail (which address, why) goes to the log only.
@@ -38,7 +39,7 @@ _SHARED = ipaddress.ip_network("100.64.0.0/10")
 _NUMERIC = re.compile(r"^[0-9a-fx.]+$")
 
 
-class Refused(ValueError):
+class Refused(Exception):
     """The URL may not be a webhook target; ``str()`` is the detail for the log."""
 
     public = NOT_ALLOWED
@@ -163,7 +164,7 @@ def check_saved(url: str, policy: Policy) -> None:
         return
     try:
         addresses = policy.resolver(host, _default_port(parts))
-    except OSError:
+    except (OSError, ValueError):
         return
     _check_addresses(host, addresses)
 
@@ -178,7 +179,7 @@ def resolve(url: str, policy: Policy) -> Target:
     if literal is not None:
         addresses = [str(literal)]
     else:
-        addresses = policy.resolver(host, port)  # OSError: the caller reports "connection failed"
+        addresses = policy.resolver(host, port)  # OSError, ValueError: the caller reports "connection failed"
         if not addresses:
             raise OSError(f"{host} has no address")
         if not allowed:

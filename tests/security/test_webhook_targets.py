@@ -262,3 +262,17 @@ def test_the_envelope_timestamp_is_rfc3339_with_z():
     hook.deliver("https://hooks.tenant.example/", generate_secret(), "m", "t", {}, datetime(2026, 12, 1, 9, 30))
     ((_, body, _),) = transport.calls
     assert json.loads(body)["timestamp"] == "2026-12-01T09:30:00Z"
+
+
+def test_a_host_no_resolver_can_encode_is_a_connection_failure_not_a_crash():
+    """A name IDNA refuses raises UnicodeError in getaddrinfo: one failed attempt, not a stuck dispatcher."""
+
+    def idna_refuses(host: str, port: int) -> list[str]:
+        raise UnicodeError("label empty or too long")
+
+    url = "https://" + "a" * 70 + ".example.com/x"
+    check_saved(url, Policy(resolver=idna_refuses))  # not resolvable yet: accepted, checked again when sent
+    transport = Transport()
+    hook = WebhookChannel(timeout=1, targets=Policy(resolver=idna_refuses), transport=transport)
+    assert hook.deliver(url, generate_secret(), "m", "t", {}) == RetryLater("connection failed")
+    assert transport.calls == []

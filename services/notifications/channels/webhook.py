@@ -172,12 +172,12 @@ class WebhookChannel:
         except webhook_targets.Refused as exc:
             log.warning("webhook %s refused before connecting: %s", msg_id, exc)
             return Attempt(Failed(webhook_targets.NOT_ALLOWED))
-        except OSError as exc:
-            log.warning("webhook %s: host did not resolve: %s", msg_id, exc)
+        except (OSError, ValueError) as exc:
+            log.warning("webhook %s: host did not resolve: %r", msg_id, exc)
             return Attempt(RetryLater(CONNECTION_FAILED))
         try:
             response = self._transport(target, body, headers, self._timeout)
-        except requests.RequestException as exc:
+        except (requests.RequestException, ValueError) as exc:  # ValueError: what http.client refuses to send
             log.warning("webhook %s to %s (%s) failed: %r", msg_id, target.host, target.address, exc)
             return Attempt(RetryLater(TIMED_OUT if isinstance(exc, requests.Timeout) else CONNECTION_FAILED))
         return Attempt(status_result(response, msg_id), response.status_code)
