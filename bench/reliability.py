@@ -29,7 +29,7 @@ from bench.poison import FILE_SETTING
 from bench.rabbit_node import RabbitNode
 from bench.stack import close, prepare, seed
 from services.common.config import SERVICES
-from services.common.testing import service_processes, wait_for
+from tests.support.infra import service_processes, wait_for
 
 QUICK = ("broker-kill", "kill-requests", "kill-volunteers", "kill-surveys", "kill-notifications", "poison", "duplicate")
 FULL = (*QUICK, "kill-gateway", *(f"sigterm-{s}" for s in SERVICES), "two-instances", "postgres-stop", "slow-broker")

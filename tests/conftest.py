@@ -20,7 +20,7 @@ urllib3.util.ssl_.SSLContext = ssl.SSLContext
 
 import pytest  # noqa: E402
 
-from services.common.testing import Platform, TcpProxy, private_databases, private_vhost  # noqa: E402
+from tests.support.infra import Platform, TcpProxy, private_databases, private_vhost  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -169,9 +169,9 @@ def company_in(platform, community: str, name: str) -> Api:
 
 def closed_and_rated(platform, api: Api, n: int, score: int, phone_base: int, community: str) -> None:
     """``n`` closed cases, each rated ``score`` by its reporter, whom the community confirmed in the household."""
-    from services.common.testing import wait_for
     from tests.integration.test_closed_loop import survey_link
     from tests.residents import confirm, sign_in
+    from tests.support.infra import wait_for
 
     for i in range(n):
         phone, household = f"139{phone_base + i:08d}", f"{i + 1}-1-101"
@@ -272,7 +272,7 @@ class CodeCatcher(logging.Handler):
     def code_for(self, phone: str) -> str:
         """The newest code logged for ``phone`` (waits for it: the notifications service sends it)."""
         from services.common.phones import mask_phone
-        from services.common.testing import wait_for
+        from tests.support.infra import wait_for
 
         masked = mask_phone(phone)
 

@@ -10,8 +10,8 @@ import uuid
 import pytest
 from PIL import Image
 
-from services.common.testing import wait_for
 from tests.integration.test_resident_pages import Resident, confirm, proposal
+from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.browser
 

@@ -5,8 +5,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from services.common.testing import wait_for
 from services.notifications.models import Delivery, InboxMessage
+from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from services.common.testing import wait_for
+from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -243,7 +243,7 @@ def test_my_page_lists_my_households_and_my_inbox_shows_my_messages_whole(platfo
     assert me.status_code == 200 and "东方现代城" in me.text and "3-2-501" in me.text
     case = company.case(company.estate_id, phone=resident.phone[3:], title="垃圾未清运")
     company.close(case["id"])
-    from services.common.testing import wait_for
+    from tests.support.infra import wait_for
 
     inbox = wait_for(lambda: (r := resident.get("/me/inbox")).status_code == 200 and "/s/" in r.text and r, 30)
     assert re.search(r'<a href="http://[^"]+/s/[A-Za-z0-9_\-]+"', inbox.text)  # my own link, whole
@@ -406,7 +406,7 @@ def test_the_tally_shows_once_the_vote_has_closed(platform, company):
 
 
 def test_i_rate_my_closed_case_on_its_page_once(platform, company):
-    from services.common.testing import wait_for
+    from tests.support.infra import wait_for
 
     resident = Resident(platform, phone())
     confirm(platform, company, resident.phone, "3-2-501")

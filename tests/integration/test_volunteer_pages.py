@@ -12,9 +12,9 @@ import requests
 
 from services.common.db import utcnow
 from services.common.fields import mainland_mobile
-from services.common.testing import wait_for
 from services.gateway import sessions
 from tests.conftest import company_in
+from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from kombu import Exchange, Queue
 
 from bench.rabbit_node import RabbitNode, alive, process_group
 from services.common.broker import connect
-from services.common.testing import wait_for
+from tests.support.infra import wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(240)]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.testing import wait_for
+from tests.support.infra import wait_for
 
 
 def tiny_png() -> bytes:

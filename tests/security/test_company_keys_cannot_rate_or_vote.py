@@ -14,7 +14,6 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from services.common.testing import wait_for
 from services.gateway import tenants
 from services.gateway.authorization import POLICY
 from services.requests.models import ProposalVote
@@ -23,6 +22,7 @@ from tests.conftest import Api
 from tests.integration.test_closed_loop import survey_link
 from tests.security.conftest import one_of_everything
 from tests.security.probes import BODIES
+from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.integration
 

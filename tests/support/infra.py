@@ -1,7 +1,11 @@
-"""Test helpers: a private RabbitMQ vhost, private databases, the platform in one process.
+"""Test infrastructure: a private RabbitMQ vhost, private databases, a cuttable TCP proxy, the
+platform in one process or as processes.
 
 Each test session gets its own vhost and databases, so runs never see each other's
-messages or rows, and the machine's broker and PostgreSQL are left as they were.
+messages or rows, and the machine's broker and PostgreSQL are left as they were. The
+benchmark and the fault harness (bench/) use the same pieces. It lives in tests/, not
+services/, because it drives ``rabbitmqctl`` and creates and drops databases: nothing a
+production image should carry.
 """
 
 from __future__ import annotations
