@@ -97,6 +97,23 @@ def private_databases(postgres_url: str | None) -> Iterator[dict[str, str]]:
         admin.dispose()
 
 
+def listening_pid(port: int) -> int | None:
+    """The process listening on a TCP port (/proc/net/tcp{,6} → socket inode → /proc/*/fd)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            if os.readlink(fd) in inodes:
+                return int(fd.parent.parent.name)
+        except OSError:
+            continue
+    return None
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
     """Poll until ``predicate()`` is truthy; return its value or raise AssertionError."""
     deadline = time.monotonic() + timeout

@@ -9,7 +9,7 @@ from services.common.db import Store, make_engine
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.requests import audit, board, cases, categories, incidents, proposals, search
 from services.requests.models import Base
-from tests.unit.test_sla_clock import HOUR, T0, Emitted, move, new_case
+from tests.support.cases import HOUR, T0, Emitted, move, new_case
 
 pytestmark = pytest.mark.unit
 
