@@ -45,3 +45,14 @@ def new_case(store, emit, category="repair", priority="normal", now=T0, tenant="
 def move(store, emit, case_id, action, now, **extra):
     with store.transaction() as session:
         return cases.transition(session, emit, "t1", case_id, action, "staff", now=now, **extra)
+
+
+def close(store, emit, case_id, at=T0, note="已更换灯泡"):
+    for action, extra in (
+        ("accept", {}),
+        ("assign", {"assignee": "王师傅"}),
+        ("start", {}),
+        ("resolve", {"note": note}),
+    ):
+        move(store, emit, case_id, action, at, **extra)
+    return move(store, emit, case_id, "close", at)
