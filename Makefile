@@ -39,24 +39,24 @@ $(CJK_FONT):
 
 ## test: every test tier that runs here (unit, integration, e2e, browser, against the local RabbitMQ/DB)
 test: $(VENV)/.dev $(CHROMIUM) $(CJK_FONT)
-	$(BIN)/python -m services.common.prepare
+	$(BIN)/python -m tests.support.prepare
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: $(VENV)/.dev
 	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
 
 integration: $(VENV)/.dev
-	$(BIN)/python -m services.common.prepare
+	$(BIN)/python -m tests.support.prepare
 	$(BIN)/python -m pytest -m integration $(PYTEST_ARGS)
 
 ## reliability: fault injection against the ledger (ARGS=--quick for the bounded form)
 reliability: $(VENV)/.dev
-	$(BIN)/python -m services.common.prepare
+	$(BIN)/python -m tests.support.prepare
 	$(BIN)/python -m bench.reliability $(ARGS)
 
 ## bench: performance, with the broker's own limit beside it (ARGS=--quick, --postgres, --only loop,api)
 bench: $(VENV)/.dev
-	$(BIN)/python -m services.common.prepare
+	$(BIN)/python -m tests.support.prepare
 	$(BIN)/python -m bench.bench $(ARGS)
 
 lint: $(VENV)/.dev

@@ -31,7 +31,7 @@ from bench.perf import api, baseline, broadcast, loop, report
 from bench.perf.rss import PeakRss
 from bench.stack import Client, seed
 from services.common.config import SERVICES
-from services.common.testing import ServiceProcesses, service_processes, wait_for
+from tests.support.infra import ServiceProcesses, service_processes, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PHASES = ("baseline", "latency", "loop", "api", "broadcast", "list", "stats")

@@ -26,7 +26,7 @@ from bench.stack import Client, close, prepare
 from services.common.broker import ConfirmingPublisher, Outgoing, connect
 from services.common.config import SERVICES
 from services.common.db import Store, make_engine
-from services.common.testing import ServiceProcesses, wait_for
+from tests.support.infra import ServiceProcesses, wait_for
 
 
 class Context:

@@ -29,7 +29,7 @@ from sqlalchemy import text
 
 from bench.rabbit_node import alive
 from services.common.db import make_engine
-from services.common.testing import free_port
+from tests.support.infra import free_port
 
 
 def server_bin() -> Path:

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from services.common.broker import connect
-from services.common.testing import free_port, private_vhost
+from tests.support.infra import free_port, private_vhost
 
 BIN = Path("/usr/lib/rabbitmq/bin")
 HIGH_WATERMARK = 0.4  # the node's configured vm_memory_high_watermark.relative

@@ -33,7 +33,7 @@ from bench.rabbit_node import RabbitNode
 from bench.stack import close, prepare, seed
 from services.common.config import SERVICES
 from services.common.db import utcnow
-from services.common.testing import service_processes, wait_for
+from tests.support.infra import service_processes, wait_for
 
 QUICK = (
     "broker-kill",

@@ -1,4 +1,4 @@
-"""The harness's client and seed; the process stack itself is services.common.testing's."""
+"""The harness's client and seed; the process stack itself is tests.support.infra's."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests as http
 
-from services.common.testing import ServiceProcesses, wait_for
+from tests.support.infra import ServiceProcesses, wait_for
 
 
 class Client:

@@ -1,4 +1,5 @@
-"""Root fixtures. eventlet must patch the standard library before anything else imports it."""
+"""Root fixtures (the helpers they use live in tests/support). eventlet must patch the standard library
+before anything else imports it."""
 
 import services  # noqa: F401, I001  (first: it silences eventlet's import-time deprecation banner)
 import eventlet
@@ -7,7 +8,6 @@ eventlet.monkey_patch()
 
 import logging  # noqa: E402
 import os  # noqa: E402
-import re  # noqa: E402
 import ssl  # noqa: E402
 
 import urllib3.util.ssl_  # noqa: E402
@@ -20,7 +20,9 @@ urllib3.util.ssl_.SSLContext = ssl.SSLContext
 
 import pytest  # noqa: E402
 
-from services.common.testing import Platform, TcpProxy, private_databases, private_vhost  # noqa: E402
+from tests.support.api import company_in, new_company  # noqa: E402
+from tests.support.infra import Platform, TcpProxy, private_databases, private_vhost  # noqa: E402
+from tests.support.people import CodeCatcher, closed_and_rated  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -74,74 +76,6 @@ def platform(amqp_uri, database_urls, outbox_link, tmp_path_factory):
     lx.stop()
 
 
-class Api:
-    """A tenant's view of the gateway: JSON requests with its bearer key."""
-
-    def __init__(self, lx: Platform, key: str) -> None:
-        self.lx = lx
-        self.key = key
-        self.headers = {"Authorization": f"Bearer {key}"}
-
-    def get(self, path, headers=None, **kwargs):
-        headers = self.headers | (headers or {})
-        return self.lx.http.get(self.lx.base_url + path, headers=headers, timeout=15, **kwargs)
-
-    def post(self, path, json=None, headers=None, **kwargs):
-        headers = self.headers | (headers or {})
-        return self.lx.http.post(self.lx.base_url + path, json=json, headers=headers, timeout=15, **kwargs)
-
-    def case(self, estate_id, phone="13912345678", household="3-2-501", **fields):
-        body = {
-            "estate_id": estate_id,
-            "category": "repair",
-            "title": "楼道灯不亮",
-            "description": "3号楼2单元5楼楼道灯坏了",
-            "channel": "app",
-            "priority": "normal",
-            "reporter": {"name": "陈先生", "phone": phone, "household": household},
-        } | fields
-        response = self.post("/api/v1/cases", body)
-        assert response.status_code == 201, response.text
-        return response.json()
-
-    def transition(self, case_id, action, **fields):
-        return self.post(f"/api/v1/cases/{case_id}/transitions", {"action": action} | fields)
-
-    def close(self, case_id, assignee="王师傅"):
-        for action, extra in (
-            ("accept", {}),
-            ("assign", {"assignee": assignee}),
-            ("start", {}),
-            ("resolve", {"note": "已更换灯泡"}),
-            ("close", {}),
-        ):
-            response = self.transition(case_id, action, **extra)
-            assert response.status_code == 200, response.text
-        return response.json()
-
-
-def new_company(platform):
-    import uuid
-
-    from services.gateway import tenants
-
-    with platform.store("gateway").transaction() as session:
-        created = tenants.create_tenant(session, f"测试物业-{uuid.uuid4().hex[:8]}", "政通路社区")
-    api = Api(platform, created["api_key"])
-    api.tenant_id = created["tenant_id"]
-    estate = api.post("/api/v1/estates", {"name": "东方现代城", "households": 1200})
-    assert estate.status_code == 201, estate.text
-    api.estate_id = estate.json()["id"]
-    api.volunteers = []
-    for name, phone in (("张红梅", "13800000101"), ("李建国", "13800000102")):
-        response = api.post(
-            "/api/v1/volunteers", {"name": name, "phone": phone, "estate_ids": [api.estate_id], "skills": ["visit"]}
-        )
-        assert response.status_code == 201, response.text
-        api.volunteers.append(response.json())
-    return api
-
-
 @pytest.fixture
 def company(platform):
     """A fresh tenant with one estate and two visit volunteers serving it."""
@@ -155,35 +89,6 @@ def second_company(platform):
 
 
 # -- a community of its own (league table, dashboard: HTTP and browser tests) ---------------------
-
-
-def company_in(platform, community: str, name: str) -> Api:
-    from services.gateway import tenants
-
-    with platform.store("gateway").transaction() as session:
-        created = tenants.create_tenant(session, name, community)
-    api = Api(platform, created["api_key"])
-    api.tenant_id = created["tenant_id"]
-    api.estate_id = api.post("/api/v1/estates", {"name": f"{name[:2]}花园", "households": 300}).json()["id"]
-    return api
-
-
-def closed_and_rated(platform, api: Api, n: int, score: int, phone_base: int, community: str) -> None:
-    """``n`` closed cases, each rated ``score`` by its reporter, whom the community confirmed in the household."""
-    from services.common.testing import wait_for
-    from tests.integration.test_closed_loop import survey_link
-    from tests.residents import confirm, sign_in
-
-    for i in range(n):
-        phone, household = f"139{phone_base + i:08d}", f"{i + 1}-1-101"
-        confirm(platform, community, api.tenant_id, api.estate_id, (household, phone))
-        case = api.case(api.estate_id, phone=phone, household=household)
-        api.close(case["id"])
-        link = wait_for(lambda phone=phone: survey_link(platform, api.tenant_id, "+86" + phone), timeout=30)
-        resident = sign_in(platform, phone)  # signed in, so the answer counts in the league
-        answer = {"score": str(score), "solved": "yes", "csrf": resident.csrf}
-        headers = {"User-Agent": f"resident-phone-{phone}"}  # each resident answers from their own phone
-        assert platform.http.post(link, data=answer, headers=headers, cookies=resident.cookies).status_code == 200
 
 
 @pytest.fixture(scope="session")
@@ -208,80 +113,6 @@ def community_world(platform):
 
 
 # -- people who sign in (services/gateway/people.py) ------------------------------------------
-
-
-def signed_in_browser(platform, phone: str):
-    """A browser (requests.Session) signed in as ``phone``, without the code round trip.
-
-    ``browser.csrf`` is the session's form token (the hidden ``csrf`` field of every POST form).
-    The session is made directly in the gateway's database, exactly as ``POST /signin`` makes it.
-    """
-    import requests
-
-    from services.common.db import utcnow
-    from services.common.fields import mainland_mobile
-    from services.gateway import sessions
-
-    with platform.store("gateway").transaction() as session:
-        person = sessions.person_for(session, mainland_mobile(phone), utcnow())
-        token = sessions.start(session, person, utcnow())
-        signed = sessions.resume(session, token, utcnow())
-    browser = requests.Session()
-    browser.trust_env = False
-    browser.cookies.set(sessions.COOKIE, token, domain="127.0.0.1", path="/")
-    browser.csrf = signed.csrf
-    return browser
-
-
-def resident_app(platform, tenant_id: str, phone: str, key: str | None = None) -> Api:
-    """An operator-issued app key of ``tenant_id`` acting for ``phone`` (its token made directly).
-
-    ``api.app_key`` is the key alone, ``api.token`` the resident's ``Lianxin-Resident-Token``.
-    """
-    from sqlalchemy import select
-
-    from services.common.db import utcnow
-    from services.common.fields import mainland_mobile
-    from services.gateway import sessions, tenants
-    from services.gateway.models import ApiKey, Tenant
-
-    with platform.store("gateway").transaction() as session:
-        if key is None:
-            name = session.scalar(select(Tenant.name).where(Tenant.id == tenant_id))
-            key = tenants.issue_app_key(session, name, "测试App")["api_key"]
-        key_id = session.scalar(select(ApiKey.id).where(ApiKey.key_hash == tenants.hash_key(key)))
-        person = sessions.person_for(session, mainland_mobile(phone), utcnow())
-        token = sessions.start(session, person, utcnow(), app_key_id=key_id)
-    api = Api(platform, key)
-    api.app_key, api.token = key, token
-    api.headers["Lianxin-Resident-Token"] = token
-    return api
-
-
-class CodeCatcher(logging.Handler):
-    """The development log channel's lines: where a developer (and a test) reads a sign-in code."""
-
-    LINE = re.compile(r"sign-in code for (\S+): (\d{6})$")
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-    def code_for(self, phone: str) -> str:
-        """The newest code logged for ``phone`` (waits for it: the notifications service sends it)."""
-        from services.common.phones import mask_phone
-        from services.common.testing import wait_for
-
-        masked = mask_phone(phone)
-
-        def newest():
-            found = [m.group(2) for m in map(self.LINE.search, self.lines) if m and m.group(1) == masked]
-            return found[-1] if found else None
-
-        return wait_for(newest, timeout=10)
 
 
 @pytest.fixture

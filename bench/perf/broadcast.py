@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 import requests as http
 
 from bench.perf.load import closed_loop
-from services.common.testing import free_port
+from tests.support.infra import free_port
 
 # The settings that route the notifications service's SMS to the fake provider.
 SMS_KINDS = ("broadcast", "notice", "broadcast.notice", "incident.declared", "incident.resolved")

@@ -10,8 +10,8 @@ import uuid
 import pytest
 from PIL import Image
 
-from services.common.testing import wait_for
-from tests.integration.test_resident_pages import Resident, confirm, proposal
+from tests.support.infra import wait_for
+from tests.support.people import Resident, add_confirmed_member, proposal
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ def sign_in(page, codes, phone: str) -> None:
 
 def test_a_resident_reports_follows_rates_and_sees_it_on_the_board(platform, company, browser, sign_in_codes, tmp_path):
     phone = "139" + f"{uuid.uuid4().int % 10**8:08d}"
-    confirm(platform, company, "+86" + phone, "3-2-501")
+    add_confirmed_member(platform, company, "+86" + phone, "3-2-501")
     photo = tmp_path / "leak.jpg"
     Image.new("RGB", (800, 600), (40, 90, 160)).save(photo, "JPEG")
 
@@ -86,7 +86,7 @@ def test_two_phones_of_one_household_vote_once_between_them_in_the_browser(platf
     first = Resident(platform, "+86139" + f"{uuid.uuid4().int % 10**8:08d}")
     spouse = Resident(platform, "+86139" + f"{uuid.uuid4().int % 10**8:08d}")
     for person in (first, spouse):
-        confirm(platform, company, person.phone, "3-2-501")
+        add_confirmed_member(platform, company, person.phone, "3-2-501")
     path = f"{platform.base_url}/e/{company.estate_id}/proposals/{question['id']}"
     pages = []
     for name, person in (("vote-first", first), ("vote-spouse", spouse)):

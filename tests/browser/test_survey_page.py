@@ -4,9 +4,9 @@
 import pytest
 from sqlalchemy import select
 
-from services.common.testing import wait_for
 from services.surveys.models import Survey
-from tests.integration.test_closed_loop import survey_link
+from tests.support.infra import wait_for
+from tests.support.people import survey_link
 
 pytestmark = pytest.mark.browser
 

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.common.fields import mainland_mobile
-from services.common.testing import wait_for
-from tests.conftest import company_in
-from tests.integration.test_volunteer_pages import closed_case_visit, new_phone, register, spaced
+from tests.support.api import company_in
+from tests.support.infra import wait_for
+from tests.support.volunteers import closed_case_visit, new_phone, register, spaced
 
 pytestmark = pytest.mark.browser
 

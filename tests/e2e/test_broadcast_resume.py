@@ -14,8 +14,8 @@ import requests as http
 from sqlalchemy import func, select
 
 from services.common.db import make_engine
-from services.common.testing import service_processes, wait_for
 from services.notifications.models import BroadcastRecipient, Delivery, InboxMessage
+from tests.support.infra import service_processes, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(360)]
 

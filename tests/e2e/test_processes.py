@@ -13,7 +13,7 @@ import pytest
 import requests as http
 
 from services.common.config import SERVICES
-from services.common.testing import service_processes, wait_for
+from tests.support.infra import service_processes, wait_for
 
 pytestmark = pytest.mark.e2e
 

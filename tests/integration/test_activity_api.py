@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from services.common.testing import wait_for
 from services.volunteers.assignment import SHANGHAI
 from services.volunteers.models import Activity, Outbox, Shift
+from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.integration
 

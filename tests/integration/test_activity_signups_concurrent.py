@@ -16,7 +16,7 @@ from kombu import Connection
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.common.errors import Conflict
-from services.common.testing import service_processes, wait_for
+from tests.support.infra import service_processes, wait_for
 
 pytestmark = pytest.mark.integration
 

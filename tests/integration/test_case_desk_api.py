@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from services.gateway import tenants
-from tests.conftest import Api, new_company, resident_app
+from tests.support.api import Api, new_company, resident_app
 
 pytestmark = pytest.mark.integration
 

@@ -6,26 +6,17 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
-from PIL import Image, TiffImagePlugin
+from PIL import Image
 from werkzeug.datastructures import FileStorage
 
 from services.common.storage import LocalStorage
 from services.gateway import uploads
+from tests.support.photos import jpeg_with_gps, stored_files
 
 pytestmark = pytest.mark.integration
-
-
-def jpeg_with_gps(size=(1200, 900), color=(180, 40, 40)) -> bytes:
-    exif = Image.Exif()
-    exif[0x010F] = "PhoneMaker"
-    exif[0x8825] = {1: "N", 2: (TiffImagePlugin.IFDRational(39), 54, 27), 3: "E", 4: (116, 23, 50)}
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "JPEG", exif=exif, quality=92)
-    return out.getvalue()
 
 
 def png(size=(300, 200)) -> bytes:
@@ -48,11 +39,6 @@ def upload(api, case_id, *files):
     return api.lx.http.post(
         api.lx.base_url + f"/api/v1/cases/{case_id}/photos", files=parts, headers=api.headers, timeout=30
     )
-
-
-def stored_files(platform, tenant) -> int:
-    root = Path(platform.overrides["PHOTO_DIR"]) / tenant
-    return sum(1 for path in root.rglob("*") if path.is_file()) if root.exists() else 0
 
 
 JPEG = ("balcony.jpg", jpeg_with_gps(), "image/jpeg")

@@ -1,12 +1,11 @@
 """The closed loop over real RabbitMQ: close a case → one visit, one survey, the survey link sent."""
 
-import re
-
 import pytest
 from sqlalchemy import func, select
 
-from services.common.testing import wait_for
-from services.notifications.models import Delivery, InboxMessage
+from services.notifications.models import Delivery
+from tests.support.infra import wait_for
+from tests.support.people import survey_link
 
 pytestmark = pytest.mark.integration
 
@@ -17,16 +16,6 @@ def visits_of(api, case_id):
 
 def surveys_of(api, case_id):
     return api.get(f"/api/v1/cases/{case_id}/surveys").json()["data"]
-
-
-def survey_link(platform, tenant_id, phone="+8613912345678"):
-    """The link as the resident receives it: from their in-app inbox."""
-    with platform.store("notifications").read() as session:
-        bodies = session.scalars(
-            select(InboxMessage.body).where(InboxMessage.tenant == tenant_id, InboxMessage.recipient_phone == phone)
-        ).all()
-    links = [m.group(0) for body in bodies for m in re.finditer(r"http://[^\s（]+/s/[A-Za-z0-9_\-]+", body)]
-    return links[-1] if links else None
 
 
 def test_closing_a_case_schedules_one_visit_issues_one_survey_and_sends_the_link(platform, company):

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from services.gateway import tenants
-from tests.conftest import Api
+from tests.support.api import Api
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,6 @@ from services.common import metrics, topology
 from services.common.broker import ConfirmingPublisher, connect
 from services.common.config import SERVICES, retry_delays
 from services.common.outbox import to_outgoing
-from services.common.testing import wait_for
 from services.notifications.models import Delivery
 from services.requests.models import Outbox as RequestsOutbox
 from services.surveys.models import Outbox as SurveysOutbox
@@ -20,6 +19,7 @@ from services.surveys.models import Survey
 from services.volunteers import visits as visit_operations
 from services.volunteers.models import DeadLetter, Visit
 from services.volunteers.models import Outbox as VolunteersOutbox
+from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.common.testing import wait_for
+from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from services.common.broker import ConfirmingPublisher
 from services.common.config import SERVICES
 from services.common.outbox import to_outgoing
-from services.common.testing import wait_for
 from services.requests.models import Outbox as RequestsOutbox
+from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ import pytest
 from services import cli
 from services.common.errors import ValidationFailed
 from services.gateway import tenants
-from tests.conftest import Api, company_in, signed_in_browser
-from tests.residents import Seams, claim, sign_in
+from tests.support.api import Api, company_in
+from tests.support.people import Seams, claim, sign_in, signed_in_browser
 
 pytestmark = pytest.mark.integration
 

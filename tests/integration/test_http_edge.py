@@ -5,8 +5,9 @@ import uuid
 
 import pytest
 
-from services.common.testing import wait_for
 from services.gateway.tenants import KEY_PREFIX
+from tests.support.infra import wait_for
+from tests.support.people import survey_link
 
 pytestmark = pytest.mark.integration
 
@@ -109,8 +110,6 @@ def test_an_illegal_transition_is_409_and_changes_nothing(company):
 
 
 def test_a_second_answer_is_409_and_keeps_the_first(platform, company):
-    from tests.integration.test_closed_loop import survey_link  # noqa: PLC0415
-
     case = company.case(company.estate_id, phone="13912347777")
     company.close(case["id"])
     link = wait_for(lambda: survey_link(platform, company.tenant_id, "+8613912347777"))
@@ -124,8 +123,6 @@ def test_a_second_answer_is_409_and_keeps_the_first(platform, company):
 
 
 def test_a_get_of_the_survey_link_records_nothing(platform, company):
-    from tests.integration.test_closed_loop import survey_link  # noqa: PLC0415
-
     case = company.case(company.estate_id, phone="13912346666")
     company.close(case["id"])
     link = wait_for(lambda: survey_link(platform, company.tenant_id, "+8613912346666"))

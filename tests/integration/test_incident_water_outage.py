@@ -5,11 +5,11 @@ survey per reporter, not more."""
 import pytest
 from sqlalchemy import select
 
-from services.common.testing import wait_for
 from services.notifications.models import Broadcast
 from services.requests.models import Outbox as RequestsOutbox
 from services.surveys.models import Inbox as SurveysInbox
 from services.surveys.models import Survey
+from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -31,8 +31,8 @@ from services.common import migrate
 from services.common.broker import ConfirmingPublisher
 from services.common.envelope import make_event
 from services.common.outbox import to_outgoing
-from services.common.testing import Platform, free_port, private_databases, private_vhost, wait_for
 from services.notifications.models import Delivery, InboxMessage
+from tests.support.infra import Platform, free_port, private_databases, private_vhost, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,9 @@ from nameko.containers import ServiceContainer
 from PIL import Image
 
 from services.common.storage import PhotoMissing, S3Storage
-from services.common.testing import free_port, wait_for
 from services.gateway.service import GatewayService
-from tests.integration.test_case_photos_api import jpeg_with_gps, stored_files
+from tests.support.infra import free_port, wait_for
+from tests.support.photos import jpeg_with_gps, stored_files
 
 pytestmark = pytest.mark.integration
 

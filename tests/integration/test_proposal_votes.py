@@ -14,8 +14,8 @@ from services.gateway import tenants
 from services.gateway.authorization import Forbidden
 from services.gateway.residents import NOT_CONFIRMED
 from services.requests import proposals
-from tests.conftest import Api
-from tests.residents import Seams, claim, confirm, sign_in
+from tests.support.api import Api
+from tests.support.people import Seams, claim, confirm, sign_in
 
 pytestmark = pytest.mark.integration
 

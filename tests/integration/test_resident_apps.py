@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select, update
 
 from services.common.db import utcnow
-from services.common.testing import wait_for
 from services.gateway import sessions, tenants
 from services.gateway.models import PersonSession, Tenant
-from tests.conftest import Api
-from tests.integration.test_closed_loop import survey_link
+from tests.support.api import Api
+from tests.support.infra import wait_for
+from tests.support.people import survey_link
 
 pytestmark = pytest.mark.integration
 

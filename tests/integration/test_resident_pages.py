@@ -13,58 +13,14 @@ import requests as http
 from sqlalchemy import select
 
 from services.common.db import utcnow
-from services.common.ids import new_id
-from services.gateway import sessions
-from services.gateway.models import HouseholdMember
 from services.requests.models import Case
+from tests.support.people import Resident, add_confirmed_member, proposal
 
 pytestmark = pytest.mark.integration
 
 
-class Resident:
-    """A phone signed in through a session cookie, as a browser that has been through /signin."""
-
-    def __init__(self, platform, phone: str) -> None:
-        self.lx = platform
-        self.phone = phone
-        store = platform.store("gateway")
-        try:
-            with store.transaction() as session:
-                person = sessions.person_for(session, phone, utcnow())
-                token = sessions.start(session, person, utcnow())
-                self.csrf = sessions.resume(session, token, utcnow()).csrf
-        finally:
-            store.engine.dispose()
-        self.http = http.Session()
-        self.http.trust_env = False
-        self.http.cookies.set(sessions.COOKIE, token)
-
-    def get(self, path: str, **kwargs) -> http.Response:
-        return self.http.get(self.lx.base_url + path, allow_redirects=False, timeout=15, **kwargs)
-
-    def post(self, path: str, data: dict | None = None, csrf: bool = True, **kwargs) -> http.Response:
-        form = (data or {}) | ({"csrf": self.csrf} if csrf else {})
-        return self.http.post(self.lx.base_url + path, data=form, allow_redirects=False, timeout=15, **kwargs)
-
-
 def anonymous(platform, path: str, method: str = "get", **kwargs) -> http.Response:
     return getattr(platform.http, method)(platform.base_url + path, allow_redirects=False, timeout=15, **kwargs)
-
-
-def confirm(platform, company, phone: str, household: str, estate_id: str | None = None) -> None:
-    """The community's register confirms ``phone`` in ``household`` (what h3's import and claims do)."""
-    store = platform.store("gateway")
-    try:
-        with store.transaction() as session:
-            session.add(
-                HouseholdMember(
-                    id=new_id(), community="政通路社区", tenant_id=company.tenant_id,
-                    estate_id=estate_id or company.estate_id, household=household, phone=phone,
-                    status="confirmed", source="register", requested_at=utcnow(), decided_at=utcnow(),
-                )
-            )  # fmt: skip
-    finally:
-        store.engine.dispose()
 
 
 def phone() -> str:
@@ -109,7 +65,7 @@ def test_the_estate_page_is_open_to_anyone_and_an_unknown_estate_is_a_404_page(p
     missing = anonymous(platform, "/e/no-such-estate")
     assert missing.status_code == 404 and "没有找到这个小区" in missing.text
     resident = Resident(platform, phone())
-    confirm(platform, company, resident.phone, "3-2-501")
+    add_confirmed_member(platform, company, resident.phone, "3-2-501")
     mine = resident.get(f"/e/{company.estate_id}")
     assert "3-2-501" in mine.text and "退出" in mine.text
 
@@ -131,7 +87,7 @@ def test_posting_without_signing_in_changes_nothing(platform, company):
 
 def test_a_confirmed_resident_reports_a_case_and_follows_it(platform, company):
     resident = Resident(platform, phone())
-    confirm(platform, company, resident.phone, "3-2-501")
+    add_confirmed_member(platform, company, resident.phone, "3-2-501")
     form = resident.get(f"/e/{company.estate_id}/report")
     assert form.status_code == 200
     assert 'name="csrf"' in form.text and 'value="3-2-501"' in form.text and "水电维修" in form.text
@@ -188,7 +144,7 @@ def test_a_resident_without_a_confirmed_household_may_report_and_the_case_says_s
 
 def test_a_household_not_in_the_estates_register_is_a_422_that_keeps_what_was_typed(platform, company):
     neighbour = phone()
-    confirm(platform, company, neighbour, "1-1-101")  # the estate has a register now
+    add_confirmed_member(platform, company, neighbour, "1-1-101")  # the estate has a register now
     resident = Resident(platform, phone())
     sent = report(resident, company.estate_id, household="9-9-909", title="水管漏水<script>", description="")
     assert sent.status_code == 422
@@ -238,12 +194,12 @@ def test_another_residents_case_or_a_made_up_id_is_a_404_page(platform, company,
 
 def test_my_page_lists_my_households_and_my_inbox_shows_my_messages_whole(platform, company):
     resident = Resident(platform, phone())
-    confirm(platform, company, resident.phone, "3-2-501")
+    add_confirmed_member(platform, company, resident.phone, "3-2-501")
     me = resident.get("/me")
     assert me.status_code == 200 and "东方现代城" in me.text and "3-2-501" in me.text
     case = company.case(company.estate_id, phone=resident.phone[3:], title="垃圾未清运")
     company.close(case["id"])
-    from services.common.testing import wait_for
+    from tests.support.infra import wait_for
 
     inbox = wait_for(lambda: (r := resident.get("/me/inbox")).status_code == 200 and "/s/" in r.text and r, 30)
     assert re.search(r'<a href="http://[^"]+/s/[A-Za-z0-9_\-]+"', inbox.text)  # my own link, whole
@@ -272,9 +228,9 @@ def activity(company, capacity: int = 1) -> dict:
 def test_activities_one_sign_up_per_household_a_waiting_place_and_cancel(platform, company):
     event = activity(company, capacity=1)
     first, spouse, next_door, newcomer = (Resident(platform, phone()) for _ in range(4))
-    confirm(platform, company, first.phone, "3-2-501")
-    confirm(platform, company, spouse.phone, "3-2-501")
-    confirm(platform, company, next_door.phone, "3-2-502")
+    add_confirmed_member(platform, company, first.phone, "3-2-501")
+    add_confirmed_member(platform, company, spouse.phone, "3-2-501")
+    add_confirmed_member(platform, company, next_door.phone, "3-2-502")
     week = f"?week_of={(utcnow() + timedelta(hours=8, days=1)).date().isoformat()}"
     page = first.get(f"/e/{company.estate_id}/activities{week}")
     assert page.status_code == 200 and "义务理发" in page.text and "剩余名额 1" in page.text
@@ -340,23 +296,11 @@ def test_a_report_with_photos_keeps_them_and_only_i_see_them(platform, company):
     assert len(cases_of(platform, resident.phone)) == 1
 
 
-def proposal(company, **fields) -> dict:
-    body = {
-        "estate_id": company.estate_id,
-        "title": "在地下车库安装电动车充电桩",
-        "description": "物业提议在B1层安装20个充电桩，费用由使用者分摊。",
-        "closes_at": (utcnow() + timedelta(days=7)).isoformat() + "Z",
-    } | fields
-    created = company.post("/api/v1/proposals", body)
-    assert created.status_code == 201, created.text
-    return created.json()
-
-
 def test_two_phones_of_one_household_vote_once_between_them(platform, company):
     question = proposal(company)
     first, spouse, outsider = Resident(platform, phone()), Resident(platform, phone()), Resident(platform, phone())
-    confirm(platform, company, first.phone, "3-2-501")
-    confirm(platform, company, spouse.phone, "3-2-501")
+    add_confirmed_member(platform, company, first.phone, "3-2-501")
+    add_confirmed_member(platform, company, spouse.phone, "3-2-501")
     listed = first.get(f"/e/{company.estate_id}/proposals")
     assert listed.status_code == 200 and "充电桩" in listed.text and "投票中" in listed.text
     path = f"/e/{company.estate_id}/proposals/{question['id']}"
@@ -390,7 +334,7 @@ def test_the_tally_shows_once_the_vote_has_closed(platform, company):
 
     question = proposal(company, title="更换小区大门门禁")
     resident = Resident(platform, phone())
-    confirm(platform, company, resident.phone, "5-1-101")
+    add_confirmed_member(platform, company, resident.phone, "5-1-101")
     assert (
         resident.post(f"/e/{company.estate_id}/proposals/{question['id']}/vote", {"choice": "support"}).status_code
         == 303
@@ -410,10 +354,10 @@ def test_the_tally_shows_once_the_vote_has_closed(platform, company):
 
 
 def test_i_rate_my_closed_case_on_its_page_once(platform, company):
-    from services.common.testing import wait_for
+    from tests.support.infra import wait_for
 
     resident = Resident(platform, phone())
-    confirm(platform, company, resident.phone, "3-2-501")
+    add_confirmed_member(platform, company, resident.phone, "3-2-501")
     sent = report(resident, company.estate_id, title="单元门禁坏了")
     case_id = sent.headers["Location"].rsplit("/", 1)[1]
     assert 'id="survey"' not in resident.get(f"/me/cases/{case_id}").text  # nothing to rate yet

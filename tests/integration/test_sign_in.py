@@ -10,8 +10,8 @@ import requests
 from sqlalchemy import func, select, update
 
 from services.common.db import utcnow
-from services.common.testing import free_port, wait_for
 from services.gateway.models import PersonSession, SignInCode
+from tests.support.infra import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 

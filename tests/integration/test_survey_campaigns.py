@@ -2,8 +2,8 @@
 
 import pytest
 
-from services.common.testing import wait_for
-from tests.integration.test_closed_loop import survey_link
+from tests.support.infra import wait_for
+from tests.support.people import survey_link
 
 pytestmark = pytest.mark.integration
 

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from services.common import outbox
 from services.common.db import utcnow
 from services.common.envelope import make_event
-from services.common.testing import wait_for
 from services.notifications.models import Delivery
 from services.surveys import issuing, redaction, reminders, statistics, tallies
 from services.surveys.models import Outbox, Survey
-from tests.integration.test_closed_loop import survey_link
+from tests.support.infra import wait_for
+from tests.support.people import survey_link
 
 pytestmark = pytest.mark.integration
 

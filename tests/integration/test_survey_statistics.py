@@ -12,9 +12,9 @@ from sqlalchemy import delete
 from services.common import migrate
 from services.common.db import Store, make_engine
 from services.common.ids import new_id
-from services.common.testing import private_databases
 from services.surveys import statistics
 from services.surveys.models import Survey
+from tests.support.infra import private_databases
 
 pytestmark = pytest.mark.integration
 

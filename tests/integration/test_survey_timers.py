@@ -15,9 +15,9 @@ from sqlalchemy import select
 from services.common import migrate, outbox
 from services.common.db import Store, make_engine
 from services.common.envelope import make_event
-from services.common.testing import private_databases
 from services.surveys import issuing, reminders, settings
 from services.surveys.models import Outbox, Survey
+from tests.support.infra import private_databases
 
 pytestmark = pytest.mark.integration
 

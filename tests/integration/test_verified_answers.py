@@ -13,12 +13,11 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import select
 
 from services.common.errors import Conflict, Gone, NotFound
-from services.common.testing import wait_for
 from services.surveys import statistics, tallies
 from services.surveys.models import Survey
-from tests.conftest import company_in
-from tests.integration.test_closed_loop import survey_link
-from tests.residents import Seams, answer, claim, confirm, sign_in
+from tests.support.api import company_in
+from tests.support.infra import wait_for
+from tests.support.people import Seams, answer, claim, confirm, sign_in, survey_link
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from services.common.testing import wait_for
+from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.integration
 

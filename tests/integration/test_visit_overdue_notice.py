@@ -9,9 +9,9 @@ from sqlalchemy import select
 from services.common import outbox
 from services.common.db import utcnow
 from services.common.envelope import make_event
-from services.common.testing import wait_for
 from services.volunteers import visits
 from services.volunteers.models import Outbox, Visit
+from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from services.common.testing import wait_for
 from services.volunteers.models import Outbox
+from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.integration
 

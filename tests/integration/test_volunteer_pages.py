@@ -12,21 +12,14 @@ import requests
 
 from services.common.db import utcnow
 from services.common.fields import mainland_mobile
-from services.common.testing import wait_for
 from services.gateway import sessions
-from tests.conftest import company_in
+from tests.support.api import company_in
+from tests.support.infra import wait_for
+from tests.support.volunteers import closed_case_visit, new_phone, register, spaced
 
 pytestmark = pytest.mark.integration
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-def new_phone() -> str:
-    return f"138{uuid.uuid4().int % 10**8:08d}"
-
-
-def spaced(phone: str) -> str:
-    return f"{phone[:3]} {phone[3:7]} {phone[7:]}"
 
 
 class Phone:
@@ -51,13 +44,6 @@ class Phone:
         return CSRF.search(self.get("/v").text).group(1)
 
 
-def register(api, name: str, phone: str) -> dict:
-    body = {"name": name, "phone": phone, "estate_ids": [api.estate_id], "skills": ["visit"]}
-    response = api.post("/api/v1/volunteers", body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 @pytest.fixture
 def estate_company(platform):
     """A company of its own with two volunteers whose phones volunteer nowhere else."""
@@ -67,13 +53,6 @@ def estate_company(platform):
         phone = new_phone()
         api.people[register(api, name, phone)["id"]] = phone
     return api
-
-
-def closed_case_visit(api, resident: str) -> tuple[dict, dict]:
-    case = api.case(api.estate_id, phone=resident, household="3-2-501")
-    api.close(case["id"])
-    visit = wait_for(lambda: api.get(f"/api/v1/cases/{case['id']}/visits").json()["data"])[0]
-    return case, visit
 
 
 def visit_now(api, case_id: str) -> dict:

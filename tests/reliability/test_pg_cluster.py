@@ -12,7 +12,7 @@ from sqlalchemy import text
 from bench.pg_cluster import PgCluster
 from bench.rabbit_node import alive
 from services.common.db import make_engine
-from tests.reliability.test_rabbit_node import listening_pid
+from tests.support.infra import listening_pid
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(180)]
 

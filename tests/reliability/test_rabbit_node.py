@@ -12,29 +12,12 @@ from kombu import Exchange, Queue
 
 from bench.rabbit_node import RabbitNode, alive, process_group
 from services.common.broker import connect
-from services.common.testing import wait_for
+from tests.support.infra import listening_pid, wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(240)]
 
 MACHINE_URI = os.environ.get("TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
 MACHINE_PORT = int(MACHINE_URI.split("@", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
-
-
-def listening_pid(port: int) -> int | None:
-    """The process listening on a TCP port (/proc/net/tcp{,6} → socket inode → /proc/*/fd)."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
-                inodes.add(f"socket:[{fields[9]}]")
-    for fd in Path("/proc").glob("[0-9]*/fd/*"):
-        try:
-            if os.readlink(fd) in inodes:
-                return int(fd.parent.parent.name)
-        except OSError:
-            continue
-    return None
 
 
 def reachable(uri: str) -> bool:

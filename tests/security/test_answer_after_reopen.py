@@ -18,16 +18,15 @@ import pytest
 from sqlalchemy import func, select
 
 from services.common.broker import ConfirmingPublisher, Outgoing
-from services.common.testing import wait_for
 from services.notifications.models import Inbox as NotificationsInbox
 from services.requests.models import Inbox as RequestsInbox
 from services.requests.models import Outbox as RequestsOutbox
 from services.surveys import statistics, tallies
 from services.surveys.models import Outbox as SurveysOutbox
 from services.surveys.models import Survey
-from tests.conftest import company_in
-from tests.integration.test_closed_loop import survey_link
-from tests.residents import answer, confirm, sign_in
+from tests.support.api import company_in
+from tests.support.infra import wait_for
+from tests.support.people import answer, confirm, sign_in, survey_link
 
 pytestmark = pytest.mark.integration
 

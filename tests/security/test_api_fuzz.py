@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from services.gateway.openapi import spec
+from tests.support.api import new_company
 
 pytestmark = pytest.mark.integration
 
@@ -25,8 +26,6 @@ SENT: list[str] = []
 
 @pytest.fixture(scope="module")
 def fuzz_company(platform):
-    from tests.conftest import new_company
-
     return new_company(platform)
 
 

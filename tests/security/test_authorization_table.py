@@ -13,8 +13,8 @@ import pytest
 
 from services.gateway import tenants
 from services.gateway.authorization import POLICY, ROLES
-from tests.conftest import Api, resident_app
-from tests.security.probes import owns_an_id, send
+from tests.support.api import Api, resident_app
+from tests.support.probes import owns_an_id, send
 
 pytestmark = pytest.mark.integration
 

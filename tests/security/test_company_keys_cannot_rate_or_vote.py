@@ -14,15 +14,14 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from services.common.testing import wait_for
 from services.gateway import tenants
 from services.gateway.authorization import POLICY
 from services.requests.models import ProposalVote
 from services.surveys.models import Survey
-from tests.conftest import Api
-from tests.integration.test_closed_loop import survey_link
-from tests.security.conftest import one_of_everything
-from tests.security.probes import BODIES
+from tests.support.api import Api
+from tests.support.infra import wait_for
+from tests.support.people import survey_link
+from tests.support.probes import BODIES, one_of_everything
 
 pytestmark = pytest.mark.integration
 

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from services.common.testing import wait_for
 from services.gateway.openapi import spec
-from tests.integration.test_closed_loop import survey_link
+from tests.support.infra import wait_for
+from tests.support.people import survey_link
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from services.gateway.openapi import spec
-from tests.security.probes import SHARED_PARAMS, owns_an_id, send
+from tests.support.probes import SHARED_PARAMS, owns_an_id, send
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from services.common.testing import wait_for
 from services.notifications.channels.webhook import verify
-from tests.conftest import new_company
+from tests.support.api import new_company
+from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.integration
 

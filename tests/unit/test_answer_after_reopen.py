@@ -22,10 +22,9 @@ from services.requests import ratings
 from services.requests.models import Case
 from services.surveys import models as surveys_models
 from services.surveys import statistics, tallies, voiding
-from tests.unit.test_case_desk import close
-from tests.unit.test_sla_clock import Emitted as CaseEmitted
-from tests.unit.test_sla_clock import new_case
-from tests.unit.test_survey_lifecycle import VERIFIED, Emitted, answer, issue, survey, token_of
+from tests.support.cases import Emitted as CaseEmitted
+from tests.support.cases import close, new_case
+from tests.support.surveys import VERIFIED, Emitted, answer, issue, survey, token_of
 
 pytestmark = pytest.mark.unit
 

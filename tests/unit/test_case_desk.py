@@ -9,7 +9,7 @@ from services.common.db import Store, make_engine
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.requests import audit, board, cases, categories, incidents, proposals, ratings, search
 from services.requests.models import Base
-from tests.unit.test_sla_clock import HOUR, T0, Emitted, move, new_case
+from tests.support.cases import HOUR, T0, Emitted, close, move, new_case
 
 pytestmark = pytest.mark.unit
 
@@ -22,17 +22,6 @@ def store(tmp_path):
     Base.metadata.create_all(engine)
     yield Store(engine)
     engine.dispose()
-
-
-def close(store, emit, case_id, at=T0, note="已更换灯泡"):
-    for action, extra in (
-        ("accept", {}),
-        ("assign", {"assignee": "王师傅"}),
-        ("start", {}),
-        ("resolve", {"note": note}),
-    ):
-        move(store, emit, case_id, action, at, **extra)
-    return move(store, emit, case_id, "close", at)
 
 
 def test_assign_to_a_team_reassign_and_hand_back_need_reasons_and_are_audited(store):

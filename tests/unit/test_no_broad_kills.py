@@ -14,7 +14,7 @@ BY_NAME = ("p" + "kill", "kill" + "all")  # spelled in pieces, so this file is n
 def sources() -> list[Path]:
     return [
         path
-        for top in ("bench", "services")
+        for top in ("bench", "services", "tests/support")  # tests/support: the harness's process stack
         for path in sorted((ROOT / top).rglob("*"))
         if path.is_file() and path.suffix != ".md" and "__pycache__" not in path.parts
     ]

@@ -2,22 +2,18 @@
 the resident, restart on reopen, and breaches reported by the timer exactly once per stage —
 also with two instances scanning one database."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 import time_machine
 from sqlalchemy import select
 
-from services.common import outbox
 from services.common.db import Store, make_engine
-from services.common.envelope import make_event
 from services.requests import breaches, cases, categories, sla
 from services.requests.models import Base, Case, CaseChange, Outbox
+from tests.support.cases import HOUR, T0, Emitted, move, new_case
 
 pytestmark = pytest.mark.unit
-
-T0 = datetime(2026, 11, 28, 2, 0, 0)  # 10:00 in Shanghai
-HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
@@ -26,19 +22,6 @@ def store(tmp_path):
     Base.metadata.create_all(engine)
     yield Store(engine)
     engine.dispose()
-
-
-class Emitted(list):
-    """The events a call staged: (type, subject, tenant, data), written to the outbox too."""
-
-    def __call__(self, session, type, subject, tenant, data):
-        event = make_event(source_service="requests", type=type, subject=subject, tenant=tenant, data=data)
-        outbox.record(session, Outbox, event)
-        self.append((type, subject, tenant, data))
-        return event
-
-    def of(self, kind):
-        return [e[3] for e in self if e[0] == kind]
 
 
 class Instance:
@@ -52,26 +35,6 @@ class Instance:
 
     def transaction(self):
         return self.store.transaction()
-
-
-def new_case(store, emit, category="repair", priority="normal", now=T0, tenant="t1"):
-    with store.transaction() as session:
-        estate = cases.create_estate(session, tenant, {"name": "东方现代城", "address": None, "households": 100})
-        body = {
-            "estate_id": estate["id"],
-            "category": category,
-            "title": "楼道灯不亮",
-            "description": "3号楼2单元",
-            "channel": "app",
-            "priority": priority,
-            "reporter": {"name": "陈先生", "phone": "+8613912345678", "household": "3-2-501"},
-        }
-        return cases.submit(session, emit, tenant, body, "staff", now=now)
-
-
-def move(store, emit, case_id, action, now, **extra):
-    with store.transaction() as session:
-        return cases.transition(session, emit, "t1", case_id, action, "staff", now=now, **extra)
 
 
 # --- pure -------------------------------------------------------------------------------------

@@ -1,15 +1,13 @@
 """A survey's life with frozen time: issue (now or after the tenant's delay), one reminder with a
 new token, expiry, voiding on reopen, one answer, bursts flagged, links scrubbed from the outbox."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
 from sqlalchemy import select
 
-from services.common import outbox
 from services.common.db import Store, make_engine
-from services.common.envelope import make_event
 from services.common.errors import Conflict, Gone, NotFound, ValidationFailed, validated
 from services.surveys import (
     answers,
@@ -28,11 +26,9 @@ from services.surveys import (
 from services.surveys.models import Base, Outbox, Survey, SurveyToken
 from services.surveys.schemas import AnswerSchema
 from services.surveys.settings import Timing
+from tests.support.surveys import BASE, T0, VERIFIED, Emitted, answer, issue, survey, token_of
 
 pytestmark = pytest.mark.unit
-
-T0 = datetime(2026, 11, 28, 2, 0, 0)  # 10:00 in Shanghai
-BASE = "https://lx.example"
 
 
 @pytest.fixture
@@ -43,64 +39,14 @@ def store(tmp_path):
     engine.dispose()
 
 
-class Emitted(list):
-    """The events a call staged: (type, subject, tenant, data). Written to the outbox too."""
-
-    def __call__(self, session, type, subject, tenant, data):
-        event = make_event(source_service="surveys", type=type, subject=subject, tenant=tenant, data=data)
-        outbox.record(session, Outbox, event)
-        self.append((type, subject, tenant, data))
-        return event
-
-    def of(self, kind):
-        return [e for e in self if e[0] == kind]
-
-
-def closed(case_id="c1", tenant="t1", household="3-2-501", **extra):
-    data = {
-        "case_id": case_id,
-        "estate_id": "e1",
-        "category": "repair",
-        "title": "楼道灯不亮",
-        "status": "closed",
-        "assignee": "王师傅",
-        "reporter": {"name": "陈先生", "phone": "+8613912345678", "household": household},
-    } | extra
-    return make_event(source_service="requests", type="case.closed", subject=case_id, tenant=tenant, data=data)
-
-
-def token_of(link):
-    return link.rsplit("/s/", 1)[1]
-
-
-def issue(store, emit, now=T0, **kwargs):
-    with store.transaction() as session:
-        return issuing.issue(session, emit, closed(**kwargs), BASE, now)
-
-
 def set_timing(store, tenant="t1", **fields):
     with store.transaction() as session:
         settings.save(session, tenant, fields, T0)
 
 
-VERIFIED = {"verified": True}  # a resident the community confirmed in the household (the gateway decides)
-
-
-def answer(store, token, now, fingerprint=None, respondent=None, **fields):
-    emit = Emitted()
-    with store.transaction() as session:
-        result = answers.answer(session, emit, token, {"score": 5} | fields, now, fingerprint, respondent)
-    return result, emit
-
-
 def reopen(session, tenant, case_id, at):
     """What the surveys service does on case.reopened, the reopen and its processing at ``at``."""
     return voiding.on_case_reopened(session, Emitted(), tenant, case_id, at, at)
-
-
-def survey(store, survey_id):
-    with store.read() as session:
-        return session.get(Survey, survey_id)
 
 
 # --- timing -------------------------------------------------------------------------------

@@ -11,12 +11,12 @@ import pytest
 from services.common.errors import Conflict, NotFound
 from services.volunteers import personal, visits
 from services.volunteers.models import Visit, Volunteer
-from tests.unit.test_volunteer_visits import NOW, TENANT, close_case, db, events, url, visit_row, volunteer  # noqa: F401
+from tests.support.visits import NOW, TENANT, close_case, visit_row, volunteer
 
 pytestmark = pytest.mark.unit
 
 
-def test_a_phone_is_found_in_every_company_it_volunteers_for(db):  # noqa: F811
+def test_a_phone_is_found_in_every_company_it_volunteers_for(db):
     volunteer(db, "张红梅", "+8613800000001")  # as the registry stores it (the API's schema makes it E.164)
     with db.transaction() as session:
         session.add(
@@ -32,7 +32,7 @@ def test_a_phone_is_found_in_every_company_it_volunteers_for(db):  # noqa: F811
         assert personal.roles(session, "not a phone") == []
 
 
-def test_states_actions_and_the_residents_phone_only_while_open(db, events):  # noqa: F811
+def test_states_actions_and_the_residents_phone_only_while_open(db, events):
     holder = volunteer(db, "张红梅", "13800000001")
     visit_id = close_case(db, events, "c-1")
     with db.read() as session:
@@ -61,7 +61,7 @@ def test_states_actions_and_the_residents_phone_only_while_open(db, events):  # 
         visits.accept(session, TENANT, visit_id, holder, now=NOW)
 
 
-def test_only_the_visits_own_volunteer_may_see_accept_or_complete_it(db, events):  # noqa: F811
+def test_only_the_visits_own_volunteer_may_see_accept_or_complete_it(db, events):
     volunteer(db, "张红梅", "13800000001")
     volunteer(db, "李建国", "13800000002")
     visit_id = close_case(db, events, "c-1")
@@ -83,7 +83,7 @@ def test_only_the_visits_own_volunteer_may_see_accept_or_complete_it(db, events)
     assert (row.status, row.accepted_at, row.volunteer_id) == ("scheduled", None, holder)
 
 
-def test_a_declined_visit_is_not_accepted_by_whoever_gets_it_next(db, events):  # noqa: F811
+def test_a_declined_visit_is_not_accepted_by_whoever_gets_it_next(db, events):
     volunteer(db, "张红梅", "13800000001")
     volunteer(db, "李建国", "13800000002")
     visit_id = close_case(db, events, "c-1")

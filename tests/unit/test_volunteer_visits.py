@@ -3,35 +3,18 @@ overdue reassignment exactly once across two instances, and hours credited on co
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from services.common.db import Store, make_engine
 from services.common.errors import Conflict, NotFound
-from services.volunteers import hours, registry, teams, visits
-from services.volunteers.models import Base, HoursEntry, Visit
+from services.volunteers import hours, teams, visits
+from services.volunteers.models import HoursEntry
+from tests.support.visits import ESTATE, NOW, TENANT, Events, close_case, visit_row, volunteer
 
 pytestmark = pytest.mark.unit
-
-TENANT = "t-1"
-ESTATE = "estate-1"
-# Wednesday 2026-12-02 02:00 UTC = 10:00 in Shanghai.
-NOW = datetime(2026, 12, 2, 2, 0)
-
-
-class Events:
-    """Stands in for ``db.emit``: records what would go to the outbox."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, dict]] = []
-
-    def __call__(self, session, type, subject, tenant, data):  # noqa: A002 - emit's signature
-        self.sent.append((type, subject, data))
-
-    def of(self, type: str) -> list[dict]:  # noqa: A002
-        return [data for t, _, data in self.sent if t == type]
 
 
 class Instance:
@@ -42,63 +25,6 @@ class Instance:
         self.emit = events
         self.read = self.store.read
         self.transaction = self.store.transaction
-
-
-@pytest.fixture
-def url(tmp_path):
-    url = f"sqlite:///{tmp_path}/volunteers.sqlite3"
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    engine.dispose()
-    return url
-
-
-@pytest.fixture
-def db(url):
-    return Store(make_engine(url))
-
-
-@pytest.fixture
-def events():
-    return Events()
-
-
-def volunteer(db, name, phone, skills=("visit",), availability=(), estates=(ESTATE,), active=True):
-    with db.transaction() as session:
-        return registry.register(
-            session,
-            TENANT,
-            {
-                "name": name,
-                "phone": phone,
-                "estate_ids": list(estates),
-                "skills": list(skills),
-                "availability": list(availability),
-                "active": active,
-                "party_member": True,
-            },
-        )["id"]
-
-
-def close_case(db, events, case_id, assignee="王师傅", now=NOW):
-    event = {
-        "id": f"evt-{case_id}",
-        "tenant": TENANT,
-        "data": {
-            "case_id": case_id,
-            "estate_id": ESTATE,
-            "title": "楼道灯不亮",
-            "assignee": assignee,
-            "reporter": {"name": "陈先生", "phone": "+8613912345678", "household": "3-2-501"},
-        },
-    }
-    with db.transaction() as session:
-        return visits.schedule_follow_up(session, events, event, 3, now=now).id
-
-
-def visit_row(db, visit_id) -> Visit:
-    with db.read() as session:
-        return session.get(Visit, visit_id)
 
 
 def test_the_case_handler_is_never_sent_even_when_least_busy(db, events):

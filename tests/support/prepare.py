@@ -1,4 +1,5 @@
-"""Machine preparation before `make test`: a reachable RabbitMQ (installed and started when allowed)."""
+"""Machine preparation before `make test` (and `make integration`, `reliability`, `bench`): a
+reachable RabbitMQ (installed and started when allowed), and TEST_DATABASE_URL's PostgreSQL."""
 
 from __future__ import annotations
 

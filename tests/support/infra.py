@@ -1,7 +1,11 @@
-"""Test helpers: a private RabbitMQ vhost, private databases, the platform in one process.
+"""Test infrastructure: a private RabbitMQ vhost, private databases, a cuttable TCP proxy, the
+platform in one process or as processes.
 
 Each test session gets its own vhost and databases, so runs never see each other's
-messages or rows, and the machine's broker and PostgreSQL are left as they were.
+messages or rows, and the machine's broker and PostgreSQL are left as they were. The
+benchmark and the fault harness (bench/) use the same pieces. It lives in tests/, not
+services/, because it drives ``rabbitmqctl`` and creates and drops databases: nothing a
+production image should carry.
 """
 
 from __future__ import annotations
@@ -91,6 +95,23 @@ def private_databases(postgres_url: str | None) -> Iterator[dict[str, str]]:
             for name in SERVICES:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on a TCP port (/proc/net/tcp{,6} → socket inode → /proc/*/fd)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            if os.readlink(fd) in inodes:
+                return int(fd.parent.parent.name)
+        except OSError:
+            continue
+    return None
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:

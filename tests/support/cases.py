@@ -1,0 +1,58 @@
+"""The case desk's domain without a broker (unit tests): frozen times, a fake emit that also
+writes the outbox, and a case submitted and moved on a SQLite store."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from services.common import outbox
+from services.common.envelope import make_event
+from services.requests import cases
+from services.requests.models import Outbox
+
+T0 = datetime(2026, 11, 28, 2, 0, 0)  # 10:00 in Shanghai
+HOUR = timedelta(hours=1)
+
+
+class Emitted(list):
+    """The events a call staged: (type, subject, tenant, data), written to the outbox too."""
+
+    def __call__(self, session, type, subject, tenant, data):
+        event = make_event(source_service="requests", type=type, subject=subject, tenant=tenant, data=data)
+        outbox.record(session, Outbox, event)
+        self.append((type, subject, tenant, data))
+        return event
+
+    def of(self, kind):
+        return [e[3] for e in self if e[0] == kind]
+
+
+def new_case(store, emit, category="repair", priority="normal", now=T0, tenant="t1"):
+    with store.transaction() as session:
+        estate = cases.create_estate(session, tenant, {"name": "东方现代城", "address": None, "households": 100})
+        body = {
+            "estate_id": estate["id"],
+            "category": category,
+            "title": "楼道灯不亮",
+            "description": "3号楼2单元",
+            "channel": "app",
+            "priority": priority,
+            "reporter": {"name": "陈先生", "phone": "+8613912345678", "household": "3-2-501"},
+        }
+        return cases.submit(session, emit, tenant, body, "staff", now=now)
+
+
+def move(store, emit, case_id, action, now, **extra):
+    with store.transaction() as session:
+        return cases.transition(session, emit, "t1", case_id, action, "staff", now=now, **extra)
+
+
+def close(store, emit, case_id, at=T0, note="已更换灯泡"):
+    for action, extra in (
+        ("accept", {}),
+        ("assign", {"assignee": "王师傅"}),
+        ("start", {}),
+        ("resolve", {"note": note}),
+    ):
+        move(store, emit, case_id, action, at, **extra)
+    return move(store, emit, case_id, "close", at)
