@@ -89,3 +89,33 @@ def _person_id(platform, phone: str) -> str:
 
     with platform.store("gateway").read() as session:
         return session.scalar(select(Person.id).where(Person.phone == "+86" + phone))
+
+
+def test_an_overdue_case_is_red_in_the_queue_and_a_waiting_one_says_its_clock_is_paused(
+    platform, company, browser, sign_in_codes
+):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from services.requests.models import Case
+
+    clerk = invited(platform, company, "company_staff", "李师傅")
+    late = company.case(company.estate_id, title="楼顶漏水无人响应")
+    waiting = company.case(company.estate_id, title="约业主上门时间")
+    for action, extra in (("accept", {}), ("assign", {"assignee": "李师傅"}), ("start", {}),
+                          ("wait_resident", {"note": "业主出差"})):  # fmt: skip
+        assert company.transition(waiting["id"], action, **extra).status_code == 200
+    past = utcnow() - timedelta(hours=3)
+    with platform.store("requests").transaction() as session:
+        session.execute(update(Case).where(Case.id == late["id"]).values(response_due_at=past))
+
+    page = browser.page("clerk", javascript=False, viewport=LAPTOP)
+    page.goto(f"{platform.base_url}/workbench")
+    sign_in(page, sign_in_codes, clerk)
+    assert page.count(f"tr.late[data-case='{late['id']}'] .sla.late") == 1
+    assert page.text(f"tr[data-case='{late['id']}'] .sla").startswith("响应已超时 3 小时")
+    assert page.text(f"tr[data-case='{waiting['id']}'] .sla") == "计时暂停（等待业主）"
+    page.screenshot("workbench-queue-overdue-red")
+    page.goto(f"{platform.base_url}/workbench?overdue=true")
+    assert page.count("tr[data-case]") == 1
