@@ -161,8 +161,8 @@ def test_staff_work_a_case_and_every_change_is_recorded_with_the_person(platform
     assert note.status_code == 303
     actor = f"staff:{clerk.member.person_id}/张调度"
     with platform.store("requests").read() as session:
-        changes = session.scalars(select(CaseChange).where(CaseChange.case_id == case["id"],
-                                                           CaseChange.field == "status")).all()  # fmt: skip
+        of_status = select(CaseChange).where(CaseChange.case_id == case["id"], CaseChange.field == "status")
+        changes = session.scalars(of_status.order_by(CaseChange.id)).all()
     assert [(c.after, c.actor) for c in changes][1:] == [("accepted", actor), ("assigned", actor)]
     history = company.get(f"/api/v1/cases/{case['id']}").json()["history"]
     assert [(h["action"], h["actor"], h["source"]) for h in history][1:] == [
