@@ -301,3 +301,48 @@ def test_staff_never_rate_their_own_company_s_case_by_case_or_by_link(platform, 
     assert page.status_code == 403 and "不能为本公司办理的事项评价" in page.text
     assert survey_of(platform, case["id"]).status == "issued"
     assert company.get(f"/api/v1/cases/{case['id']}").json()["rating"] is None
+
+
+def test_the_resident_s_photos_show_on_the_case_page_for_my_company_only(platform, company, second_company):
+    from tests.integration.test_case_photos_api import png, upload
+
+    clerk = member_of(platform, company)
+    stranger = member_of(platform, second_company)
+    case = company.case(company.estate_id)
+    photo = upload(company, case["id"], ("leak.png", png(), "image/png")).json()["data"][0]
+    page = clerk.get(f"/workbench/cases/{case['id']}").text
+    assert f'src="/workbench/cases/{case["id"]}/photos/{photo["id"]}"' in page
+    image = clerk.get(f"/workbench/cases/{case['id']}/photos/{photo['id']}")
+    assert image.status_code == 200 and image.headers["Content-Type"] == "image/png"
+    assert image.headers["Cache-Control"] == "private, no-store"
+    assert stranger.get(f"/workbench/cases/{case['id']}/photos/{photo['id']}").status_code == 404
+
+
+def test_a_supervisor_invites_the_community_s_supervisors_and_works_no_company_s_cases(platform, company):
+    chief_phone = phone()
+    with platform.store("gateway").transaction() as session:
+        staff.invite(session, chief_phone, "赵书记", "supervisor", "operator", utcnow(), community=COMMUNITY)
+    chief = Resident(platform, chief_phone)
+    assert chief.get("/workbench").status_code == 200
+    case = company.case(company.estate_id)
+    refused = chief.get(f"/workbench/cases/{case['id']}")
+    assert refused.status_code == 403 and "督办人员" in refused.text
+    assert chief.post(f"/workbench/cases/{case['id']}/transitions", {"action": "accept"}).status_code == 403
+    assert status_of(platform, case["id"]) == "submitted"
+    not_theirs = chief.post("/workbench/settings/staff", {"phone": phone(), "name": "员工", "role": "company_staff"})
+    assert not_theirs.status_code == 422 and 'data-field="role"' in not_theirs.text
+    deputy = phone()
+    assert chief.post("/workbench/settings/staff", {"phone": deputy, "name": "钱委员", "role": "supervisor"}
+                      ).status_code == 303  # fmt: skip
+    with platform.store("gateway").read() as session:
+        assert "钱委员" in [m.name for m in staff.members(session, community=COMMUNITY)]
+        assert not staff.is_staff_of(session, deputy, company.tenant_id)
+
+
+def test_staff_who_are_also_supervisors_work_their_company_and_manage_as_the_admin_they_are(platform, company):
+    both = member_of(platform, company)  # company staff (not admin) ...
+    with platform.store("gateway").transaction() as session:  # ... and, later, a supervisor of the community
+        staff.invite(session, both.phone, "李师傅", "supervisor", "operator", utcnow(), community=COMMUNITY)
+    assert rows(both.get("/workbench").text) is not None and "督办人员可在" not in both.get("/workbench").text
+    people = both.get("/workbench/settings/staff")
+    assert people.status_code == 200 and 'value="supervisor"' in people.text and "company_staff" not in people.text

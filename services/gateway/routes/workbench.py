@@ -41,15 +41,23 @@ DONE = {"comment": "已添加", "invited": "已邀请", "revoked": "已撤销"}
 class WorkbenchRoutes(PeopleRoutes, PhotoRoutes):
     # --- who is at the workbench ----------------------------------------------------------
 
-    def _at_workbench(self, request: Request, company: bool = True) -> tuple[SignedIn, staff.Membership]:
-        """The signed-in person and their membership (a company's when ``company``), else stop:
-        303 to /signin when not signed in, a 403 page saying how to get access otherwise."""
+    def _memberships(self, request: Request) -> tuple[SignedIn, list[staff.Membership]]:
+        """The signed-in person and their live memberships, companies' first; else stop: 303 to
+        /signin when not signed in, a 403 page saying how to get access when they have none."""
         person = self._require_person(request)
         with self.db.read() as session:
             found = staff.memberships_of(session, person.person_id)
+        if not found:
+            raise Answered(workbench_page("workbench_none.html", person, None, 403))
+        return person, sorted(found, key=lambda m: m.tenant_id is None)
+
+    def _at_workbench(self, request: Request, company: bool = True) -> tuple[SignedIn, staff.Membership]:
+        """The person and the membership they act as: their company's (the first, when they are staff
+        of several); with ``company=False`` a community's will do when they have no company."""
+        person, found = self._memberships(request)
         chosen = [m for m in found if m.tenant_id] if company else found
         if not chosen:
-            raise Answered(workbench_page("workbench_none.html", person, found[0] if found else None, 403))
+            raise Answered(workbench_page("workbench_none.html", person, found[0], 403))
         return person, chosen[0]
 
     def _workbench_message(
@@ -208,10 +216,12 @@ class WorkbenchRoutes(PeopleRoutes, PhotoRoutes):
         return workbench_page("workbench_staff.html", person, member, status, members=found, roles=roles, **shown)
 
     def _people_admin(self, request: Request) -> tuple[SignedIn, staff.Membership]:
-        person, member = self._at_workbench(request, company=False)
-        if not member.is_admin:
-            raise Answered(self._workbench_message(person, member, 403, "没有权限", "只有公司管理员可以管理人员。"))
-        return person, member
+        """The person's first admin membership (a company's admin, else a community's supervisor), or a 403 page."""
+        person, found = self._memberships(request)
+        admins = [m for m in found if m.is_admin]
+        if not admins:
+            raise Answered(self._workbench_message(person, found[0], 403, "没有权限", "只有管理员可以管理人员。"))
+        return person, admins[0]
 
     @endpoint("GET", "/workbench/settings/staff")
     def workbench_staff(self, request: Request) -> Response:
