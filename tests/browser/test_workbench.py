@@ -119,3 +119,20 @@ def test_an_overdue_case_is_red_in_the_queue_and_a_waiting_one_says_its_clock_is
     page.screenshot("workbench-queue-overdue-red")
     page.goto(f"{platform.base_url}/workbench?overdue=true")
     assert page.count("tr[data-case]") == 1
+
+
+def test_the_queue_and_a_case_fit_a_phone(platform, company, browser):
+    from tests.residents import sign_in as session_for
+
+    clerk = invited(platform, company, "company_staff", "李师傅")
+    case = company.case(company.estate_id, title="单元门禁坏了")
+    page = browser.page("clerk-phone", javascript=False, viewport={"width": 390, "height": 844})
+    page.cookie(platform.base_url, "lx_session", session_for(platform, "+86" + clerk).token)  # signed in already
+    assert page.goto(f"{platform.base_url}/workbench") == 200
+    row = page.box(f"tr[data-case='{case['id']}']")
+    assert row["x"] >= 0 and row["x"] + row["width"] <= 390
+    page.screenshot("workbench-queue-phone")
+    assert page.goto(f"{platform.base_url}/workbench/cases/{case['id']}") == 200
+    button = page.box("form[data-action=accept] button")
+    assert button["x"] + button["width"] <= 390 and button["height"] >= 40
+    page.screenshot("workbench-case-phone")
