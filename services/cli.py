@@ -312,6 +312,62 @@ def cmd_households_list(args: argparse.Namespace) -> int:
             query["starting_after"] = found["data"][-1]["id"]
 
 
+def cmd_staff_invite(args: argparse.Namespace) -> int:
+    """The operator invites a company's first admin or a community's first supervisor (they invite the rest)."""
+    from marshmallow import ValidationError
+
+    from services.common.db import utcnow
+    from services.common.errors import Conflict, NotFound, ValidationFailed
+    from services.common.fields import mainland_mobile
+    from services.gateway import staff
+
+    try:
+        phone = mainland_mobile(args.phone)
+    except ValidationError:
+        print(f"not a mainland mobile number: {args.phone}", file=sys.stderr)
+        return 2
+    try:
+        with store("gateway").transaction() as session:
+            member = staff.invite_first(
+                session, phone, args.name, utcnow(), company=args.company, community=args.community
+            )
+    except (NotFound, Conflict, ValidationFailed) as exc:
+        print(exc.detail, file=sys.stderr)
+        return 1
+    line = {
+        "membership_id": member.id,
+        "role": member.role,
+        "company": member.tenant_name,
+        "community": member.community,
+        "name": member.name,
+        "sign_in": "/signin?next=/workbench",
+    }
+    print(json.dumps(line, ensure_ascii=False))
+    return 0
+
+
+def cmd_staff_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from services.common.phones import mask_phone
+    from services.gateway import staff
+    from services.gateway.models import Tenant
+
+    with store("gateway").read() as session:
+        if args.company:
+            tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == args.company))
+            if tenant_id is None:
+                print(f"no company named {args.company!r}", file=sys.stderr)
+                return 1
+            found = staff.members(session, tenant_id=tenant_id)
+        else:
+            found = staff.members(session, community=args.community)
+    for member in found:
+        line = {"membership_id": member.id, "role": member.role, "name": member.name, "phone": mask_phone(member.phone)}
+        print(json.dumps(line, ensure_ascii=False))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from services import platform
 
@@ -415,6 +471,22 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("community")
     p.add_argument("--status", choices=("pending", "confirmed", "rejected"), default=None)
     p.set_defaults(func=cmd_households_list)
+
+    people = sub.add_parser("staff", help="workbench people (the operator invites the first of each)").add_subparsers(
+        dest="action", required=True
+    )
+    p = people.add_parser("invite", help="invite a company's first admin (--company) or a community's first supervisor")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--company", help="the company's name (lianxin tenant list)")
+    where.add_argument("--community", help="the community's name, e.g. 政通路社区")
+    p.add_argument("--phone", required=True, help="the mobile they sign in with (one-time code)")
+    p.add_argument("--name", required=True, help="how they are shown in timelines and audits")
+    p.set_defaults(func=cmd_staff_invite)
+    p = people.add_parser("list", help="a company's staff or a community's supervisors (JSON lines, phones masked)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--company")
+    where.add_argument("--community")
+    p.set_defaults(func=cmd_staff_list)
 
     sub.add_parser("run", help="run the whole platform locally (what `make run` does)").set_defaults(func=cmd_run)
     return root

@@ -33,6 +33,13 @@ class Conflict(LianxinError):
 
 
 @deserialize_to_instance
+class Stale(Conflict):
+    """The thing changed since the caller read it (a form shown before someone else acted): nothing done."""
+
+    title = "Changed meanwhile"
+
+
+@deserialize_to_instance
 class ValidationFailed(LianxinError):
     """Bad input: ``errors`` maps each field to its messages (marshmallow's shape)."""
 

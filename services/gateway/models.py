@@ -149,3 +149,28 @@ class HouseholdMember(Base):
     decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
     __table_args__ = (UniqueConstraint("estate_id", "household", "phone", name="uq_household_members"),)
+
+
+class StaffMembership(Base):
+    """A person's place in the workbench: staff of a company (``tenant_id``) or a supervisor of a
+    community (``community``), never both on one row.
+
+    Invited by phone (the person row is made then, verified at their first sign-in). The first
+    admin of a company and the first supervisor of a community are invited by the platform's
+    operator (``invited_by`` = ``operator``); everyone else by an admin of their own company or a
+    supervisor of their own community (``staff:<person id>``). Rows are revoked, never deleted:
+    together they are the audit of who could act for whom, and when.
+    """
+
+    __tablename__ = "staff_memberships"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), nullable=True, index=True)
+    community: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    role: Mapped[str] = mapped_column(String(32))  # company_admin, company_staff, supervisor
+    name: Mapped[str] = mapped_column(String(50))  # how the person is shown in timelines and audits
+    invited_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(100), nullable=True)

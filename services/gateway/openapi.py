@@ -27,6 +27,7 @@ from services.gateway.routes import (
     surveys,
     volunteer_pages,
     volunteers,
+    workbench,
 )
 
 ROUTES: tuple[Route, ...] = (
@@ -44,6 +45,7 @@ ROUTES: tuple[Route, ...] = (
     *static.ROUTES,
     *people.ROUTES,
     *photos.ROUTES,
+    *workbench.ROUTES,
 )
 
 

@@ -18,12 +18,13 @@ from werkzeug.wrappers import Request
 
 from services.common.db import utcnow
 from services.common.errors import NotFound, ValidationFailed
-from services.gateway import households, register, sessions
+from services.gateway import households, register, sessions, staff
 from services.gateway.authorization import Forbidden
 from services.gateway.http import Unauthorized
 from services.gateway.models import Tenant
 from services.gateway.plumbing import Plumbing
 
+OWN_COMPANY = "您是该物业公司的工作人员，不能为本公司的事项评价或投票 (staff never rate or vote on their own company)"
 NOT_CONFIRMED = "您的住户身份尚未经社区确认 (the community has not confirmed you in a household of this estate)"
 APP_TOKEN_HEADER = "Lianxin-Resident-Token"  # a resident_app's signed-in resident (see sessions.resume)
 CSRF_FIELD = "csrf"
@@ -92,6 +93,12 @@ class ResidentActions(Plumbing):
         with self.db.transaction() as session:
             return register.request_claim(session, person.phone, estate_id, household, tenant, community, utcnow())
 
+    def _refuse_own_company(self, person: sessions.SignedIn, tenant: str) -> None:
+        """403 when the person is staff of the company being rated or voted on: the roles stay apart."""
+        with self.db.read() as session:
+            if staff.is_staff_of(session, person.phone, tenant):
+                raise Forbidden(OWN_COMPANY)
+
     def _vote_as_resident(
         self, person: sessions.SignedIn, tenant: str, proposal_id: str, choice: object, household: str | None = None
     ) -> dict:
@@ -102,6 +109,7 @@ class ResidentActions(Plumbing):
         service's one-vote-per-household key).
         """
         proposal = self._call("requests", "get_proposal", tenant, proposal_id)  # 404 for another company's
+        self._refuse_own_company(person, tenant)
         with self.db.read() as session:
             confirmed = [row.household for row in households.confirmed(session, person.phone, proposal["estate_id"])]
         chosen = choose_household(confirmed, household)
@@ -122,7 +130,10 @@ class ResidentActions(Plumbing):
         return respondent
 
     def _link_respondent(self, request: Request, token: str) -> dict:
-        """Who answers through a survey link: unverified unless signed in (with our page's CSRF token)."""
+        """Who answers through a survey link: unverified unless signed in (with our page's CSRF token).
+
+        Signed in as staff of the survey's company: 403 (:data:`OWN_COMPANY`), nothing recorded.
+        """
         person = self._person(request)
         if person is None or not csrf_ok(request, person):
             return {"verified": False}
@@ -130,6 +141,7 @@ class ResidentActions(Plumbing):
             asked = self._call("surveys", "survey_household", token)
         except NotFound:
             return {"verified": False}  # the answer itself reports the missing survey
+        self._refuse_own_company(person, asked["tenant"])
         return self._respondent(person, asked["estate_id"], asked["household"])
 
     def _resident_survey(self, tenant: str, case_id: str) -> dict:
@@ -143,6 +155,7 @@ class ResidentActions(Plumbing):
 
         Only the case's reporter or a confirmed member of the household may answer (404 otherwise).
         """
+        self._refuse_own_company(person, tenant)
         survey = self._resident_survey(tenant, case_id)
         respondent = self._respondent(person, survey["estate_id"], survey["household"], with_phone=True)
         return self._call("surveys", "answer_for_case", tenant, case_id, payload, fingerprint, respondent)

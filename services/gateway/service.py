@@ -22,9 +22,11 @@ from services.gateway.routes.static import StaticRoutes
 from services.gateway.routes.surveys import SurveyRoutes
 from services.gateway.routes.volunteer_pages import VolunteerPageRoutes
 from services.gateway.routes.volunteers import VolunteerRoutes
+from services.gateway.routes.workbench import WorkbenchRoutes
 
 
 class GatewayService(
+    WorkbenchRoutes,
     CaseRoutes,
     VolunteerRoutes,
     VolunteerPageRoutes,

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from services.common import tracing
 from services.common.db import utcnow
-from services.common.errors import Conflict, NotFound, ValidationFailed
+from services.common.errors import Conflict, NotFound, Stale, ValidationFailed
+from services.common.fields import utc_text
 from services.common.ids import new_id
 from services.requests import audit, categories, escalation, lifecycle, sla
 from services.requests import photos as case_photos
@@ -92,6 +93,7 @@ def clock_of(case: Case) -> sla.Clock | None:
 
 def to_dict(case: Case, now: datetime | None = None) -> dict:
     clock = clock_of(case)
+    stage, due = sla.running(clock) if clock else (None, None)
     view = CASE_VIEW.dump(
         {
             **{c.name: getattr(case, c.name) for c in Case.__table__.columns},
@@ -103,6 +105,9 @@ def to_dict(case: Case, now: datetime | None = None) -> dict:
             "sla_paused": case.paused_at is not None,
             "overdue": bool(clock and sla.overdue(clock, now or utcnow())),
             "allowed_actions": lifecycle.allowed_actions(case.status),
+            "allowed_actions_detail": lifecycle.offered(case.status),
+            "sla_stage": stage,
+            "sla_due_at": due,
             "history": case.history,
             "escalations": case.escalations,
             "photo_count": len(case.photos),
@@ -245,9 +250,17 @@ def transition(
     assignee_kind: str | None = None,
     source: str = "api",
     now: datetime | None = None,
+    seen_updated_at: datetime | None = None,
 ) -> dict:
-    """Move a case along the state machine, keep the history, announce it."""
+    """Move a case along the state machine, keep the history, announce it.
+
+    ``seen_updated_at``: the case's ``updated_at`` as the caller last read it (a form's hidden
+    field); when the case has changed since, :class:`Stale` and nothing changes. Checked under the
+    row lock, so two people pressing at once cannot both act on what only one of them saw.
+    """
     case = case_of(session, tenant, case_id, lock=True)
+    if seen_updated_at is not None and case.updated_at != seen_updated_at:
+        raise Stale(f"case {case_id} has changed since it was read (updated {utc_text(case.updated_at)})")
     apply(
         session, emit, case, action, actor, note=note, assignee=assignee, assignee_kind=assignee_kind,
         source=source, now=now,

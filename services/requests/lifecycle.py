@@ -84,3 +84,13 @@ class MissingReason(IllegalTransition):
 def allowed_actions(current: str) -> list[str]:
     """The actions a caller may take now (system actions are not offered)."""
     return [action for action, rule in TRANSITIONS.items() if current in rule.sources and not rule.system]
+
+
+def offered(current: str) -> list[dict]:
+    """The actions a caller may take now, each with what it needs: the one answer the API gives
+    (``allowed_actions_detail``) and the workbench renders as buttons, so no page restates the table."""
+    return [
+        {"action": action, "needs_note": rule.needs_reason, "needs_assignee": rule.needs_assignee}
+        for action, rule in TRANSITIONS.items()
+        if current in rule.sources and not rule.system
+    ]

@@ -108,6 +108,10 @@ class TransitionSchema(StrictSchema):
         validate=validate.OneOf(("resident", "staff")),
         metadata={"description": "who asked for it (kept in the history): the resident, or staff; default api"},
     )
+    if_updated_at = Timestamp(
+        load_default=None,
+        metadata={"description": "the case's updated_at as last read: 409 and nothing changed if it moved since"},
+    )
 
 
 class CaseEditSchema(StrictSchema):
@@ -189,6 +193,14 @@ class ReporterOutSchema(Schema):
     household = fields.String()
 
 
+class AllowedActionSchema(Schema):
+    action = fields.String(metadata={"example": "reassign"})
+    needs_note = fields.Boolean(metadata={"description": "a note (the reason) is required"})
+    needs_assignee = fields.Boolean(
+        metadata={"description": "an assignee is required (assign, reassign; start without one)"}
+    )
+
+
 class CaseSchema(Schema):
     id = fields.String()
     estate_id = fields.String()
@@ -218,7 +230,16 @@ class CaseSchema(Schema):
     resolution_breached_at = Timestamp(allow_none=True)
     sla_paused = fields.Boolean()
     overdue = fields.Boolean()
-    allowed_actions = fields.List(fields.String())
+    allowed_actions = fields.List(fields.String(), metadata={"description": "the transitions allowed now"})
+    allowed_actions_detail = fields.List(
+        fields.Nested(AllowedActionSchema),
+        metadata={"description": "the same actions, each with whether it needs a note and an assignee"},
+    )
+    sla_stage = fields.String(
+        allow_none=True,
+        metadata={"description": "the SLA clock running now: response, resolution, or null (paused or done)"},
+    )
+    sla_due_at = Timestamp(allow_none=True, metadata={"description": "when the running clock runs out"})
     history = fields.List(fields.Nested(HistoryEntrySchema))
     escalations = fields.List(fields.Nested(EscalationSchema))
     photo_count = fields.Integer(metadata={"description": "photos of the case (at most 3), published or not"})

@@ -137,7 +137,7 @@ class RequestsService:
             return cases.transition(
                 session, self.db.emit, tenant, case_id, data["action"], actor,
                 note=data["note"], assignee=data["assignee"], assignee_kind=data["assignee_kind"],
-                source=data["source"] or "api",
+                source=data["source"] or "api", seen_updated_at=data["if_updated_at"],
             )  # fmt: skip
 
     @rpc

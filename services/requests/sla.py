@@ -66,3 +66,17 @@ def overdue(clock: Clock, now: datetime) -> bool:
     return (clock.status in AWAITING_RESPONSE and now > clock.response_due_at) or (
         clock.status in RESOLUTION_RUNNING and now > clock.resolution_due_at
     )
+
+
+def running(clock: Clock) -> tuple[str | None, datetime | None]:
+    """The clock that runs now and when it runs out: ("response", due), ("resolution", due), or
+    (None, None) when none runs (paused while waiting on the resident, or the case is done).
+
+    What the workbench's SLA badge shows (time left, red when past); the response clock comes
+    first, as it runs out first.
+    """
+    if clock.status in AWAITING_RESPONSE:
+        return "response", clock.response_due_at
+    if clock.status in RESOLUTION_RUNNING:
+        return "resolution", clock.resolution_due_at
+    return None, None

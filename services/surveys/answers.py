@@ -54,7 +54,7 @@ def page_view(session: Session, token: str, now: datetime) -> dict:
 def household_of(session: Session, token: str) -> dict:
     """The estate and household a link's survey asks: what the gateway checks a signed-in phone against."""
     survey = tokens.survey_of(session, token)
-    return {"estate_id": survey.estate_id, "household": survey.respondent_household}
+    return {"estate_id": survey.estate_id, "household": survey.respondent_household, "tenant": survey.tenant}
 
 
 def latest_for_case(session: Session, tenant: str, case_id: str, lock: bool = False) -> Survey:

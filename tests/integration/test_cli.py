@@ -109,3 +109,29 @@ def test_cases_export_is_csv_without_contacts_unless_asked(platform, company, ca
     text = target.read_text(encoding="utf-8-sig")
     assert text.splitlines()[0].endswith('"reporter_name","reporter_phone","reporter_household"')
     assert "+8613912341111" in text
+
+
+def test_the_operator_invites_a_company_s_first_admin_and_a_community_s_first_supervisor_once(platform, capsys):
+    from tests.integration.test_resident_pages import Resident
+
+    with platform.with_env():
+        assert cli.main(["tenant", "create", "--name", "工作台物业", "--community", "工作台社区"]) == 0
+        json.loads(capsys.readouterr().out)
+        assert (
+            cli.main(["staff", "invite", "--company", "工作台物业", "--phone", "13700001001", "--name", "王经理"]) == 0
+        )
+        admin = json.loads(capsys.readouterr().out)
+        assert (admin["role"], admin["company"], admin["name"]) == ("company_admin", "工作台物业", "王经理")
+        second = ["staff", "invite", "--company", "工作台物业", "--phone", "13700001002", "--name", "李"]
+        assert cli.main(second) == 1
+        assert "already has an admin" in capsys.readouterr().err
+        assert cli.main(["staff", "invite", "--company", "没有这家", "--phone", "13700001002", "--name", "李"]) == 1
+        assert cli.main(["staff", "invite", "--community", "工作台社区", "--phone", "13700001003", "--name", "赵"]) == 0
+        chief = json.loads(capsys.readouterr().out)
+        assert (chief["role"], chief["community"]) == ("supervisor", "工作台社区")
+        assert cli.main(["staff", "invite", "--company", "工作台物业", "--phone", "12", "--name", "x"]) == 2
+        assert cli.main(["staff", "list", "--company", "工作台物业"]) == 0
+        listed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [(m["name"], m["role"], m["phone"]) for m in listed] == [("王经理", "company_admin", "137****1001")]
+    assert Resident(platform, "+8613700001001").get("/workbench").status_code == 200  # once signed in
+    assert Resident(platform, "+8613700001002").get("/workbench").status_code == 403

@@ -89,3 +89,20 @@ def test_allowed_actions_follow_the_table_and_never_offer_merge():
     assert allowed_actions("cancelled") == []
     assert set(TRANSITIONS) == set(ACTIONS)
     assert "merge" not in USER_ACTIONS and set(USER_ACTIONS) == set(ACTIONS) - {"merge"}
+
+
+def test_offered_actions_say_which_need_a_note_and_an_assignee_and_match_allowed_actions():
+    from services.requests.lifecycle import STATES, offered
+
+    for state in STATES:
+        assert [o["action"] for o in offered(state)] == allowed_actions(state)
+    assert offered("in_progress") == [
+        {"action": "reassign", "needs_note": True, "needs_assignee": True},
+        {"action": "hand_back", "needs_note": True, "needs_assignee": False},
+        {"action": "wait_resident", "needs_note": True, "needs_assignee": False},
+        {"action": "resolve", "needs_note": False, "needs_assignee": False},
+    ]
+    assert offered("resolved") == [
+        {"action": "close", "needs_note": False, "needs_assignee": False},
+        {"action": "reopen", "needs_note": True, "needs_assignee": False},
+    ]

@@ -46,3 +46,35 @@ def test_errors_are_documented_as_problems():
     responses = spec()["paths"]["/api/v1/cases/{case_id}/transitions"]["post"]["responses"]
     assert sorted(responses) == ["200", "400", "401", "404", "409", "413", "415", "422", "429", "500", "503"]
     assert responses["409"]["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_no_route_mixin_hides_another_s_helper():
+    """The gateway is one class of many mixins: two helpers of one name would silently become one
+    (the workbench's ``_case_page`` once replaced the resident pages' and broke them)."""
+    from services.gateway.plumbing import Plumbing
+
+    owners: dict[str, list[str]] = {}
+    for mixin in GatewayService.__mro__[1:]:
+        if issubclass(mixin, Plumbing) and mixin is not Plumbing:
+            for name in vars(mixin):
+                if callable(vars(mixin)[name]) and not name.startswith("__"):
+                    owners.setdefault(name, []).append(mixin.__name__)
+    clashes = {name: found for name, found in owners.items() if len(found) > 1}
+    assert clashes == {}
+
+
+def test_a_case_documents_the_actions_allowed_now_with_what_each_needs_and_its_running_clock():
+    schemas = spec()["components"]["schemas"]
+    case = schemas["Case"]["properties"]
+    assert case["allowed_actions_detail"]["items"] == {"$ref": "#/components/schemas/AllowedAction"}
+    assert sorted(schemas["AllowedAction"]["properties"]) == ["action", "needs_assignee", "needs_note"]
+    assert {"sla_stage", "sla_due_at", "allowed_actions"} <= set(case)
+    assert schemas["Transition"]["properties"]["if_updated_at"]["format"] == "date-time"
+
+
+def test_the_workbench_pages_are_documented_as_html_with_the_session_cookie():
+    paths = spec()["paths"]
+    page = paths["/workbench/cases/{case_id}/transitions"]["post"]
+    assert page["tags"] == ["workbench"] and "409" in page["responses"] and "403" in page["responses"]
+    assert {"case_id", "lx_session"} <= {p["name"] for p in page["parameters"]}
+    assert "security" not in page or page["security"] == []

@@ -203,3 +203,37 @@ def test_time_machine_frozen_now_is_what_submission_uses(store):
     assert case["resolution_due_at"] == "2026-12-02T01:00:00.000000Z"
     with store.read() as session:
         assert session.get(Case, case["id"]).sla_started_at == datetime(2026, 12, 1, 1, 0, 0)
+
+
+def test_the_case_says_which_clock_runs_and_until_when_none_while_paused_or_done(store):
+    """What the workbench's SLA badge shows comes from here (sla.running), not from a template."""
+    emit = Emitted()
+    case = new_case(store, emit)
+    assert (case["sla_stage"], case["sla_due_at"]) == ("response", case["response_due_at"])
+    accepted = move(store, emit, case["id"], "accept", T0 + HOUR)
+    assert (accepted["sla_stage"], accepted["sla_due_at"]) == ("resolution", accepted["resolution_due_at"])
+    move(store, emit, case["id"], "assign", T0 + HOUR, assignee="王师傅")
+    move(store, emit, case["id"], "start", T0 + HOUR)
+    waiting = move(store, emit, case["id"], "wait_resident", T0 + 2 * HOUR, note="业主出差")
+    assert (waiting["sla_stage"], waiting["sla_due_at"], waiting["sla_paused"]) == (None, None, True)
+    move(store, emit, case["id"], "resume", T0 + 3 * HOUR)
+    resolved = move(store, emit, case["id"], "resolve", T0 + 4 * HOUR)
+    assert (resolved["sla_stage"], resolved["sla_due_at"]) == (None, None)
+
+
+def test_a_transition_on_a_case_that_moved_since_it_was_read_is_stale_and_changes_nothing(store):
+    from services.common.errors import Stale
+    from services.common.fields import Timestamp
+
+    emit = Emitted()
+    case = new_case(store, emit)
+    seen = Timestamp().deserialize(case["updated_at"])
+    move(store, emit, case["id"], "accept", T0 + HOUR)  # someone else, meanwhile
+    before = len(emit)
+    with pytest.raises(Stale):
+        move(store, emit, case["id"], "cancel", T0 + 2 * HOUR, seen_updated_at=seen)
+    with store.read() as session:
+        assert session.get(Case, case["id"]).status == "accepted"
+    assert len(emit) == before
+    fresh = move(store, emit, case["id"], "cancel", T0 + 2 * HOUR, seen_updated_at=T0 + HOUR)
+    assert fresh["status"] == "cancelled"

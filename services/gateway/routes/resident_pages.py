@@ -26,7 +26,7 @@ from services.gateway.authorization import Forbidden
 from services.gateway.http import endpoint
 from services.gateway.pages import LABELS
 from services.gateway.people import PeopleRoutes, person_page, see_other
-from services.gateway.residents import ResidentActions
+from services.gateway.residents import OWN_COMPANY, ResidentActions
 from services.gateway.routes.photos import PhotoRoutes
 from services.gateway.routes.surveys import fingerprint, form_answer
 from services.gateway.uploads import FIELD as PHOTO_FIELD
@@ -320,6 +320,8 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
             self._answer_for_case_as(person, case["tenant"], case_id, payload, fingerprint(request))
         except NotFound:
             return self._missing(person, "问卷")
+        except Forbidden as exc:
+            return self._case_page(person, case, 403, notice=zh(exc.detail))
         except Conflict:
             return self._case_page(person, case, 409, notice="您已评价过这件事，感谢反馈。")
         except Gone as exc:
@@ -400,10 +402,10 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
         household = request.form.get("household") or None
         try:
             self._vote_as_resident(person, estate["tenant"], proposal_id, choice, household)
-        except Forbidden:
-            return self._proposal_page(
-                person, estate, proposal, 403, error="投票以户为单位：请先由社区确认您的住户身份。"
-            )
+        except Forbidden as exc:
+            own = exc.detail == OWN_COMPANY
+            message = zh(exc.detail) if own else "投票以户为单位：请先由社区确认您的住户身份。"
+            return self._proposal_page(person, estate, proposal, 403, error=message)
         except Conflict as exc:
             closed = "closed" in exc.detail
             message = "投票已结束。" if closed else "本户已投票，每户只能投一票。"

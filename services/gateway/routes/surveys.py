@@ -13,6 +13,7 @@ from werkzeug.wrappers import Request, Response
 from services.common.errors import Conflict, Gone, NotFound, ValidationFailed
 from services.gateway import pages
 from services.gateway.apidoc import Param, Route, path_id
+from services.gateway.authorization import Forbidden
 from services.gateway.http import endpoint, json_response, problem_from, read_json
 from services.gateway.models import Tenant
 from services.gateway.plumbing import html
@@ -92,10 +93,10 @@ class SurveyRoutes(ResidentActions):
         payload = read_json(request) if as_json else form_answer(request)
         if isinstance(payload, dict):
             payload.pop("csrf", None)
-        respondent = self._link_respondent(request, token)
         try:
+            respondent = self._link_respondent(request, token)
             result = self._call("surveys", "answer", token, payload, fingerprint(request), respondent)
-        except (NotFound, Conflict, Gone, ValidationFailed) as exc:
+        except (NotFound, Conflict, Gone, ValidationFailed, Forbidden) as exc:
             if as_json:
                 return problem_from(exc)
             return self._survey_error_page(request, token, exc)
@@ -111,6 +112,8 @@ class SurveyRoutes(ResidentActions):
     def _survey_error_page(self, request: Request, token: str, exc: Exception) -> Response:
         if isinstance(exc, NotFound):
             return html(pages.survey_page("missing"), 404)
+        if isinstance(exc, Forbidden):
+            return html(pages.survey_page("own_company"), 403)
         if isinstance(exc, Conflict):
             return html(pages.survey_page("answered"), 409)
         if isinstance(exc, Gone):
@@ -226,7 +229,7 @@ ROUTES: tuple[Route, ...] = (
         200,
         AnswerSchema,
         params=(TOKEN,),
-        errors=(404, 409, 410, 422),
+        errors=(403, 404, 409, 410, 422),
         auth=False,
         tag="surveys",
     ),
