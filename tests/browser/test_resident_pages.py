@@ -10,21 +10,13 @@ import uuid
 import pytest
 from PIL import Image
 
+from tests.support.browser import sign_in
 from tests.support.infra import wait_for
 from tests.support.people import Resident, add_confirmed_member, proposal
 
 pytestmark = pytest.mark.browser
 
 PHONE_SIZE = {"width": 360, "height": 800}
-
-
-def sign_in(page, codes, phone: str) -> None:
-    """Through /signin as a resident does: the phone, the code from the log channel, 登录."""
-    assert "/signin" in page.url()
-    page.fill("input[name=phone]", phone)
-    page.click("button[type=submit]", navigates=True)
-    page.fill("input[name=code]", codes.code_for(phone))
-    page.click("form[action='/signin'] button[type=submit]", navigates=True)
 
 
 def test_a_resident_reports_follows_rates_and_sees_it_on_the_board(platform, company, browser, sign_in_codes, tmp_path):

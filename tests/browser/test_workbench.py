@@ -10,9 +10,9 @@ import uuid
 import pytest
 
 from services.common.db import utcnow
-from services.common.testing import wait_for
 from services.gateway import staff
-from tests.browser.test_resident_pages import sign_in
+from tests.support.browser import sign_in
+from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -122,7 +122,7 @@ def test_an_overdue_case_is_red_in_the_queue_and_a_waiting_one_says_its_clock_is
 
 
 def test_the_queue_and_a_case_fit_a_phone(platform, company, browser):
-    from tests.residents import sign_in as session_for
+    from tests.support.people import sign_in as session_for
 
     clerk = invited(platform, company, "company_staff", "李师傅")
     case = company.case(company.estate_id, title="单元门禁坏了")

@@ -112,7 +112,7 @@ def test_cases_export_is_csv_without_contacts_unless_asked(platform, company, ca
 
 
 def test_the_operator_invites_a_company_s_first_admin_and_a_community_s_first_supervisor_once(platform, capsys):
-    from tests.integration.test_resident_pages import Resident
+    from tests.support.people import Resident
 
     with platform.with_env():
         assert cli.main(["tenant", "create", "--name", "工作台物业", "--community", "工作台社区"]) == 0

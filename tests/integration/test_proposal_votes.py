@@ -15,24 +15,11 @@ from services.gateway.authorization import Forbidden
 from services.gateway.residents import NOT_CONFIRMED
 from services.requests import proposals
 from tests.support.api import Api
-from tests.support.people import Seams, claim, confirm, sign_in
+from tests.support.people import Seams, claim, confirm, open_proposal, sign_in, tally
 
 pytestmark = pytest.mark.integration
 
 COMMUNITY = "政通路社区"  # the community of tests.conftest.new_company
-
-
-def open_proposal(company):
-    closes = (utcnow() + timedelta(days=7)).isoformat() + "Z"
-    body = {
-        "estate_id": company.estate_id,
-        "title": "安装电动车充电桩",
-        "description": "地下车库B区",
-        "closes_at": closes,
-    }
-    created = company.post("/api/v1/proposals", body)
-    assert created.status_code == 201, created.text
-    return created.json()
 
 
 def resident_app(platform, company, phone):
@@ -42,10 +29,6 @@ def resident_app(platform, company, phone):
         key_id = tenants.authenticate(session, app.key)[1].id
     app.headers |= {"Lianxin-Resident": phone, "Lianxin-Resident-Token": sign_in(platform, phone, key_id).token}
     return app
-
-
-def tally(company, proposal):
-    return company.get(f"/api/v1/proposals/{proposal['id']}").json()["tally"]
 
 
 def test_a_company_key_cannot_vote_for_households_it_names(platform, company):

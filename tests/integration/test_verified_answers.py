@@ -10,14 +10,12 @@ import uuid
 
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
-from sqlalchemy import select
 
 from services.common.errors import Conflict, Gone, NotFound
 from services.surveys import statistics, tallies
-from services.surveys.models import Survey
 from tests.support.api import company_in
 from tests.support.infra import wait_for
-from tests.support.people import Seams, answer, claim, confirm, sign_in, survey_link
+from tests.support.people import Seams, answer, claim, confirm, sign_in, survey_link, survey_of
 
 pytestmark = pytest.mark.integration
 
@@ -45,15 +43,6 @@ def league_row(platform, company):
     league = platform.http.get(platform.base_url + "/api/v1/public/survey-league").json()
     rows = [row for row in league["companies"] if row["tenant"] == company.tenant_id]
     return rows[0] if rows else None
-
-
-def survey_of(platform, case_id):
-    store = platform.store("surveys")
-    try:
-        with store.read() as session:
-            return session.scalars(select(Survey).where(Survey.case_id == case_id)).one()
-    finally:
-        store.engine.dispose()
 
 
 def test_an_answer_without_a_session_is_recorded_but_the_league_is_unchanged(platform, world):

@@ -20,8 +20,20 @@ from services.gateway.models import StaffMembership
 from services.gateway.residents import OWN_COMPANY
 from services.gateway.routes.workbench import STALE
 from services.requests.models import Case, CaseChange
-from tests.integration.test_resident_pages import Resident, anonymous, phone
-from tests.residents import Seams, answer, confirm, sign_in
+from tests.support.infra import wait_for
+from tests.support.people import (
+    Resident,
+    Seams,
+    anonymous,
+    answer,
+    confirm,
+    open_proposal,
+    phone,
+    sign_in,
+    survey_link,
+    survey_of,
+    tally,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -267,8 +279,6 @@ def test_an_admin_invites_and_revokes_staff_and_staff_cannot(platform, company, 
 
 
 def test_staff_never_vote_on_their_own_company_s_proposals_even_as_confirmed_residents(platform, company):
-    from tests.integration.test_proposal_votes import open_proposal, tally
-
     clerk = member_of(platform, company)
     confirm(platform, COMMUNITY, company.tenant_id, company.estate_id, ("7-1-701", clerk.phone))
     proposal = open_proposal(company)
@@ -285,10 +295,6 @@ def test_staff_never_vote_on_their_own_company_s_proposals_even_as_confirmed_res
 
 
 def test_staff_never_rate_their_own_company_s_case_by_case_or_by_link(platform, company):
-    from services.common.testing import wait_for
-    from tests.integration.test_closed_loop import survey_link
-    from tests.integration.test_verified_answers import survey_of
-
     clerk = member_of(platform, company)
     confirm(platform, COMMUNITY, company.tenant_id, company.estate_id, ("7-2-701", clerk.phone))
     case = company.case(company.estate_id, phone=clerk.phone.removeprefix("+86"), household="7-2-701")
@@ -304,7 +310,7 @@ def test_staff_never_rate_their_own_company_s_case_by_case_or_by_link(platform, 
 
 
 def test_the_resident_s_photos_show_on_the_case_page_for_my_company_only(platform, company, second_company):
-    from tests.integration.test_case_photos_api import png, upload
+    from tests.support.photos import png, upload
 
     clerk = member_of(platform, company)
     stranger = member_of(platform, second_company)

@@ -29,6 +29,7 @@ from services.gateway import register, sessions
 from services.gateway.models import HouseholdMember
 from services.gateway.residents import ResidentActions
 from services.notifications.models import InboxMessage
+from services.surveys.models import Survey
 from tests.support.api import Api
 from tests.support.infra import Platform, wait_for
 
@@ -215,3 +216,29 @@ def closed_and_rated(platform: Platform, api: Api, n: int, score: int, phone_bas
         answer = {"score": str(score), "solved": "yes", "csrf": resident.csrf}
         headers = {"User-Agent": f"resident-phone-{phone}"}  # each resident answers from their own phone
         assert platform.http.post(link, data=answer, headers=headers, cookies=resident.cookies).status_code == 200
+
+
+def open_proposal(company):
+    closes = (utcnow() + timedelta(days=7)).isoformat() + "Z"
+    body = {
+        "estate_id": company.estate_id,
+        "title": "安装电动车充电桩",
+        "description": "地下车库B区",
+        "closes_at": closes,
+    }
+    created = company.post("/api/v1/proposals", body)
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+def tally(company, proposal):
+    return company.get(f"/api/v1/proposals/{proposal['id']}").json()["tally"]
+
+
+def survey_of(platform, case_id):
+    store = platform.store("surveys")
+    try:
+        with store.read() as session:
+            return session.scalars(select(Survey).where(Survey.case_id == case_id)).one()
+    finally:
+        store.engine.dispose()
