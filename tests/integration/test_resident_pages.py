@@ -5,7 +5,6 @@ what was typed, a form without its CSRF token a 403 that changes nothing."""
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -14,17 +13,9 @@ from sqlalchemy import select
 
 from services.common.db import utcnow
 from services.requests.models import Case
-from tests.support.people import Resident, add_confirmed_member, proposal
+from tests.support.people import Resident, add_confirmed_member, anonymous, phone, proposal
 
 pytestmark = pytest.mark.integration
-
-
-def anonymous(platform, path: str, method: str = "get", **kwargs) -> http.Response:
-    return getattr(platform.http, method)(platform.base_url + path, allow_redirects=False, timeout=15, **kwargs)
-
-
-def phone() -> str:
-    return "+86139" + str(uuid.uuid4().int)[:8]
 
 
 def report(resident: Resident, estate_id: str, **fields) -> http.Response:

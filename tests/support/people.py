@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -242,3 +243,13 @@ def survey_of(platform, case_id):
             return session.scalars(select(Survey).where(Survey.case_id == case_id)).one()
     finally:
         store.engine.dispose()
+
+
+def anonymous(platform, path: str, method: str = "get", **kwargs) -> requests.Response:
+    """A request without a session (the pages answer with a redirect to /signin, not a page)."""
+    return getattr(platform.http, method)(platform.base_url + path, allow_redirects=False, timeout=15, **kwargs)
+
+
+def phone() -> str:
+    """A fresh mainland mobile in E.164, one per resident of a test."""
+    return "+86139" + str(uuid.uuid4().int)[:8]
