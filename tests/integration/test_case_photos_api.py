@@ -14,15 +14,9 @@ from werkzeug.datastructures import FileStorage
 
 from services.common.storage import LocalStorage
 from services.gateway import uploads
-from tests.support.photos import jpeg_with_gps, stored_files
+from tests.support.photos import jpeg_with_gps, png, stored_files, upload
 
 pytestmark = pytest.mark.integration
-
-
-def png(size=(300, 200)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGBA", size, (0, 90, 200, 255)).save(out, "PNG")
-    return out.getvalue()
 
 
 def bomb(width=30000, height=30000) -> bytes:
@@ -32,13 +26,6 @@ def bomb(width=30000, height=30000) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     data = zlib.compress(b"\0" * 512)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
-
-
-def upload(api, case_id, *files):
-    parts = [("photo", (name, data, kind)) for name, data, kind in files]
-    return api.lx.http.post(
-        api.lx.base_url + f"/api/v1/cases/{case_id}/photos", files=parts, headers=api.headers, timeout=30
-    )
 
 
 JPEG = ("balcony.jpg", jpeg_with_gps(), "image/jpeg")

@@ -23,3 +23,18 @@ def jpeg_with_gps(size=(1200, 900), color=(180, 40, 40)) -> bytes:
 def stored_files(platform: Platform, tenant: str) -> int:
     root = Path(platform.overrides["PHOTO_DIR"]) / tenant
     return sum(1 for path in root.rglob("*") if path.is_file()) if root.exists() else 0
+
+
+def png(size=(300, 200)) -> bytes:
+    """A plain PNG (no metadata to strip)."""
+    out = io.BytesIO()
+    Image.new("RGBA", size, (0, 90, 200, 255)).save(out, "PNG")
+    return out.getvalue()
+
+
+def upload(api, case_id, *files):
+    """``files`` as (name, bytes, content type) to the case's photos API, with the company's key."""
+    parts = [("photo", (name, data, kind)) for name, data, kind in files]
+    return api.lx.http.post(
+        api.lx.base_url + f"/api/v1/cases/{case_id}/photos", files=parts, headers=api.headers, timeout=30
+    )
