@@ -134,7 +134,9 @@ def run() -> int:
         first = seeded[0]
         print("\n连心 Lianxin is running.")
         print(f"  gateway:  {base}   (API docs: {base}/docs, spec: {base}/openapi.json)")
-        print("  health:   " + ", ".join(f"{name} :{port}" for name, port in health_ports.items()))
+        ports = {"gateway": int(setting("GATEWAY_METRICS_PORT"))} | health_ports
+        host = setting("HEALTH_HOST")
+        print(f"  health and /metrics on {host}: " + ", ".join(f"{name} :{port}" for name, port in ports.items()))
         print("  demo API keys (政通路社区):")
         for row in seeded:
             print(f"    {row['company']:<6} {row['api_key']}   estate {row['estate']} = {row['estate_id']}")

@@ -15,7 +15,7 @@ from services.common.config import DEFAULTS
 from services.common.database import Database
 from services.common.db import utcnow
 from services.common.errors import NotFound
-from services.common.health import Answer, Health
+from services.common.health import Answer, HealthServer
 from services.common.storage import PhotoStore
 from services.common.tracing import LogContext
 from services.gateway import authorization, sessions, tenants, uploads
@@ -33,7 +33,7 @@ class Plumbing:
     log_context = LogContext()
 
     db = Database(Base, (Outbox, Inbox, DeadLetter))
-    health = Health()
+    health = HealthServer("GATEWAY_METRICS_PORT")  # /metrics there only, off the public port
     config = Config()
     requests = RpcProxy("requests")
     volunteers = RpcProxy("volunteers")
