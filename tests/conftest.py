@@ -171,7 +171,7 @@ def closed_and_rated(platform, api: Api, n: int, score: int, phone_base: int, co
     """``n`` closed cases, each rated ``score`` by its reporter, whom the community confirmed in the household."""
     from services.common.testing import wait_for
     from tests.integration.test_closed_loop import survey_link
-    from tests.residents import confirm, sign_in
+    from tests.residents import confirm, post_form, sign_in
 
     for i in range(n):
         phone, household = f"139{phone_base + i:08d}", f"{i + 1}-1-101"
@@ -182,7 +182,7 @@ def closed_and_rated(platform, api: Api, n: int, score: int, phone_base: int, co
         resident = sign_in(platform, phone)  # signed in, so the answer counts in the league
         answer = {"score": str(score), "solved": "yes", "csrf": resident.csrf}
         headers = {"User-Agent": f"resident-phone-{phone}"}  # each resident answers from their own phone
-        assert platform.http.post(link, data=answer, headers=headers, cookies=resident.cookies).status_code == 200
+        assert post_form(platform, link, answer, headers=headers, cookies=resident.cookies).status_code == 200
 
 
 @pytest.fixture(scope="session")

@@ -55,15 +55,28 @@ def sign_in(platform, phone: str, app_key_id: str | None = None) -> Person:
     return Person(e164, token, found.csrf, found.person_id, found.session_id, app_key_id)
 
 
+PAGE_TOKEN = "page-token-" + "x" * 24  # what a browser that opened our page holds: lx_csrf cookie = csrf field
+
+
+def post_form(platform, link: str, form: dict, headers: dict | None = None, cookies: dict | None = None, **kwargs):
+    """POST ``form`` to a page route as a browser that opened our page does: the double-submit token in
+    the ``lx_csrf`` cookie and the ``csrf`` field (a ``csrf`` in ``form``, a session's, wins)."""
+    jar = {"lx_csrf": PAGE_TOKEN} | (cookies or {})
+    return platform.http.post(link, data={"csrf": PAGE_TOKEN} | form, headers=headers, cookies=jar, **kwargs)
+
+
 def answer(platform, link: str, score: int = 5, person: Person | None = None, user_agent: str = "resident", csrf=True):
-    """POST the survey form as a browser; signed in as ``person`` when given (with the page's CSRF field)."""
+    """POST the survey form as a browser; signed in as ``person`` when given (with the page's CSRF field).
+
+    ``csrf=False``: the form another site would post, with no token at all.
+    """
     form = {"score": str(score), "solved": "true"}
-    cookies = None
+    cookies = person.cookies if person is not None else None
     if person is not None:
-        cookies = person.cookies
-        if csrf:
-            form["csrf"] = person.csrf
-    return platform.http.post(link, data=form, headers={"User-Agent": user_agent}, cookies=cookies, timeout=15)
+        form["csrf"] = person.csrf
+    if not csrf:
+        return platform.http.post(link, data=form | {"csrf": ""}, headers={"User-Agent": user_agent}, cookies=cookies)
+    return post_form(platform, link, form, {"User-Agent": user_agent}, cookies, timeout=15)
 
 
 class Seams(ResidentActions):

@@ -31,11 +31,13 @@ MESSAGES = {
     "voided": ("问卷已作废", "该事项已重新办理，办结后我们会再次请您评价。"),
     "missing": ("问卷不存在", "链接无效，请检查短信或消息中的链接是否完整。"),
     "thanks": ("感谢您的评价", "您的评价已提交，我们会持续改进服务。"),
+    "forbidden": ("评价未提交", "页面已过期或来源不明，您的评价没有提交。请重新打开短信或消息中的链接再评价。"),
 }
 
 
 def survey_page(state: str, survey: dict | None = None, errors: dict | None = None, csrf: str | None = None) -> str:
-    """``state`` is form, or one of MESSAGES' keys; ``csrf`` when the browser is signed in (see residents.csrf_ok)."""
+    """``state`` is form, or one of MESSAGES' keys; ``csrf`` is the form's token (the session's, or the
+    browser's double-submit token; see routes/surveys.py)."""
     heading, message = MESSAGES.get(state, ("满意度评价", ""))
     if state == "form":
         heading = "满意度评价"

@@ -88,6 +88,10 @@ class Plumbing:
             community=tenant.community,
         )
 
+    def _secure_cookies(self) -> bool:
+        """Cookies marked Secure when residents reach us over https (``PUBLIC_BASE_URL``)."""
+        return str(self.config.get("PUBLIC_BASE_URL") or "").startswith("https")
+
     def _person(self, request: Request) -> sessions.SignedIn | None:
         """The person signed in through the ``lx_session`` cookie (the resident and volunteer pages), or None."""
         token = request.cookies.get(sessions.COOKIE, "")
