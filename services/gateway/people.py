@@ -69,11 +69,11 @@ def safe_next(value: str | None) -> str:
 
 
 def person_page(template: str, person: sessions.SignedIn | None, status: int = 200, **context: Any) -> Response:
-    """A page on ``_person.html``: ``person`` and its ``csrf`` filled in, never cached, not framable."""
+    """A page on ``_person.html``: ``person`` and its ``csrf`` filled in, never cached (not framable,
+    like every answer: :mod:`services.gateway.headers`)."""
     body = pages.ENV.get_template(template).render(person=person, csrf=person.csrf if person else "", **context)
     response = Response(body, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
     return response
 
 
