@@ -31,8 +31,12 @@ def form_token(request: Request) -> str:
 
 
 def with_cookie(response: Response, token: str, secure: bool) -> Response:
-    """``response`` setting ``token`` as the browser's ``lx_csrf`` cookie (for the whole site)."""
+    """``response`` setting ``token`` as the browser's ``lx_csrf`` cookie (for the whole site).
+
+    Never cached: the page holds this browser's token, a shared cache would hand it to others.
+    """
     response.set_cookie(COOKIE, token, httponly=True, samesite="Lax", path="/", secure=secure)
+    response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 

@@ -140,4 +140,5 @@ def test_the_survey_link_page_gives_an_anonymous_browser_a_token_that_works(plat
     assert given is not None, "the survey page gives a browser that is not signed in no token"
     token = given.group(1)
     assert resident.cookies["lx_csrf"] == token
+    assert page.headers["Cache-Control"] == "no-store"  # this browser's token: no shared cache may keep it
     assert resident.post(link, data={"score": "5", "csrf": token}).status_code == 200
