@@ -88,6 +88,7 @@ class SurveyRoutes(ResidentActions):
         person = self._person(request)
         token = person.csrf if person is not None else csrf.form_token(request)
         response = html(pages.survey_page(state, survey, errors, csrf=token), status)
+        response.headers["Cache-Control"] = "no-store"  # a token of this browser (and a resident's case title)
         return response if person is not None else csrf.with_cookie(response, token, self._secure_cookies())
 
     def _form_from_our_page(self, request: Request) -> bool:
