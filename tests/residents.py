@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import requests
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.common.db import utcnow
@@ -60,9 +61,15 @@ PAGE_TOKEN = "page-token-" + "x" * 24  # what a browser that opened our page hol
 
 def post_form(platform, link: str, form: dict, headers: dict | None = None, cookies: dict | None = None, **kwargs):
     """POST ``form`` to a page route as a browser that opened our page does: the double-submit token in
-    the ``lx_csrf`` cookie and the ``csrf`` field (a ``csrf`` in ``form``, a session's, wins)."""
+    the ``lx_csrf`` cookie and the ``csrf`` field (a ``csrf`` in ``form``, a session's, wins).
+
+    From a browser of its own: ``platform.http`` may hold another ``lx_csrf`` from a page it opened.
+    """
+    browser = requests.Session()
+    browser.trust_env = False
     jar = {"lx_csrf": PAGE_TOKEN} | (cookies or {})
-    return platform.http.post(link, data={"csrf": PAGE_TOKEN} | form, headers=headers, cookies=jar, **kwargs)
+    with browser:
+        return browser.post(link, data={"csrf": PAGE_TOKEN} | form, headers=headers, cookies=jar, **kwargs)
 
 
 def answer(platform, link: str, score: int = 5, person: Person | None = None, user_agent: str = "resident", csrf=True):
