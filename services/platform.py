@@ -74,7 +74,8 @@ def banner(base: str, health_ports: dict[str, int], seeded: demo.Seeded) -> list
     return [
         "\n连心 Lianxin is running.",
         f"  gateway:  {base}   (API docs: {base}/docs, spec: {base}/openapi.json)",
-        "  health:   " + ", ".join(f"{name} :{port}" for name, port in health_ports.items()),
+        f"  health and /metrics on {setting('HEALTH_HOST')}: "
+        + ", ".join(f"{name} :{port}" for name, port in health_ports.items()),
         f"  demo community {demo.COMMUNITY}:",
         *(f"    {row['company']:<6} estate {row['estate']} = {row['estate_id']}" for row in seeded.companies),
         *("  " + line for line in demo.key_lines(seeded)),
@@ -94,6 +95,7 @@ def run() -> int:
     declare_topology()
     seeded = demo.seed(store("gateway"), store("requests"), store("volunteers"))
     health_ports = health_ports_of(int(setting("HEALTH_PORT")))
+    shown_ports = {"gateway": int(setting("GATEWAY_METRICS_PORT"))} | health_ports
 
     def spawn(name: str) -> subprocess.Popen:
         return subprocess.Popen(
@@ -122,7 +124,7 @@ def run() -> int:
             print("the services did not become ready in 90 s", file=sys.stderr)
             stop()
             return 1
-        print("\n".join(banner(base, health_ports, seeded)))
+        print("\n".join(banner(base, shown_ports, seeded)))
         shown = True
         print("  Ctrl-C stops everything.\n", flush=True)
         while True:  # restart a service that exits with an error, as compose or Kubernetes would

@@ -19,6 +19,10 @@ DEFAULTS: dict[str, str] = {
     "GATEWAY_HOST": "127.0.0.1",
     "GATEWAY_PORT": "8000",
     "HEALTH_PORT": "8080",
+    # Probes and /metrics listen on loopback unless told: a pod's kubelet and Prometheus reach
+    # them through the pod's address, so the Kubernetes manifests set 0.0.0.0.
+    "HEALTH_HOST": "127.0.0.1",
+    "GATEWAY_METRICS_PORT": "8090",  # the gateway's /livez /readyz /metrics, never on its public port
     "PUBLIC_BASE_URL": "",
     "MAX_BODY_BYTES": str(1024 * 1024),
     "TRUSTED_PROXY_HOPS": "0",  # reverse proxies in front of the gateway (a Kubernetes ingress: 1)

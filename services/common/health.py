@@ -7,8 +7,12 @@
   ``SELECT 1``, the broker accepts a connection and this service's event queues exist.
 - ``/metrics`` is the Prometheus text exposition of the process registry.
 
-The gateway serves the same probes on its own HTTP port (:class:`Health`); every other
-service has no HTTP server, so :class:`HealthServer` runs one on ``HEALTH_PORT``.
+Every service runs :class:`HealthServer`: the four without an HTTP server of their own on
+``HEALTH_PORT``, the gateway on ``GATEWAY_METRICS_PORT``. The gateway answers ``/livez`` and
+``/readyz`` on its public port too (its probes), but never ``/metrics``: route names, rates and
+error counts are for the operators, not for anyone on the internet. The server listens on
+``HEALTH_HOST``, 127.0.0.1 unless set (the Kubernetes manifests set 0.0.0.0 for the kubelet's
+probes and Prometheus, which come through the pod's address).
 """
 
 from __future__ import annotations
@@ -33,14 +37,13 @@ from sqlalchemy import func, select, text
 
 from services.common import metrics, topology
 from services.common.broker import connect
+from services.common.config import DEFAULTS
 from services.common.database import database_of
 
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
 PROBLEM = "application/problem+json"
-# Probes come from the kubelet through the pod IP, so the server listens on every interface.
-HEALTH_HOST = "0.0.0.0"
 CHECK_TIMEOUT = 2.0  # seconds; below the probes' timeoutSeconds (3)
 BROKER_CACHE_SECONDS = 5.0  # a probe every few seconds must not open a connection each time
 DEAD_LETTER_SECONDS = 30.0
@@ -297,12 +300,17 @@ class Health(DependencyProvider):
 
 
 class HealthServer(Health):
-    """:class:`Health` plus an HTTP server on ``HEALTH_PORT`` (0 or unset: any free port).
+    """:class:`Health` plus an HTTP server on ``HEALTH_HOST`` and the port setting ``port_setting``
+    (``HEALTH_PORT``; the gateway's ``GATEWAY_METRICS_PORT``; 0: any free port).
 
     ``port`` is the port actually bound, once the container has started.
     """
 
     port: int | None = None
+
+    def __init__(self, port_setting: str = "HEALTH_PORT", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.port_setting = port_setting
 
     def setup(self) -> None:
         super().setup()
@@ -311,7 +319,9 @@ class HealthServer(Health):
 
     def start(self) -> None:
         super().start()
-        self._socket = eventlet.listen((HEALTH_HOST, int(self.container.config.get("HEALTH_PORT") or 0)))
+        config = self.container.config
+        host = str(config.get("HEALTH_HOST") or DEFAULTS["HEALTH_HOST"])
+        self._socket = eventlet.listen((host, int(config.get(self.port_setting) or 0)))
         self.port = self._socket.getsockname()[1]
         self._thread = self.container.spawn_managed_thread(
             lambda: eventlet.wsgi.server(
@@ -319,7 +329,7 @@ class HealthServer(Health):
             ),
             identifier="health-server",
         )
-        log.info("%s: /livez /readyz /metrics on port %d", self.container.service_name, self.port)
+        log.info("%s: /livez /readyz /metrics on %s:%d", self.container.service_name, host, self.port)
 
     def stop(self) -> None:
         super().stop()

@@ -8,6 +8,7 @@ import os
 import re
 import sys
 
+from services.common.phones import mask_phones
 from services.common.tracing import FIELDS, ContextFilter
 
 # C0 and C1 controls and the Unicode line separators: a request path or header holding one of
@@ -20,12 +21,35 @@ def escape_controls(text: str) -> str:
     return CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
+class MaskPhones(logging.Filter):
+    """Every mainland mobile in a record's message and arguments becomes ``138****8000``.
+
+    A residents' phone reaches a log in many ways (a path, an error message, a dict of an
+    event's data, a library's own line); masking each call site misses some, so every handler
+    :func:`configure` installs masks the finished message once. The arguments are merged into
+    the message first: a phone inside a dict or an exception argument is masked too.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: logging reports it itself, leave the record as is
+            return True
+        record.msg, record.args = mask_phones(message), None
+        if record.exc_text:  # already formatted by another handler
+            record.exc_text = mask_phones(record.exc_text)
+        return True
+
+
 class TextFormatter(logging.Formatter):
     """The text format, with control characters in the message escaped (the traceback keeps its lines)."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
         record.message = escape_controls(record.message)
         return super().formatMessage(record)
+
+    def formatException(self, ei: object) -> str:  # noqa: N802 - logging's name
+        return mask_phones(super().formatException(ei))  # an exception's message may hold a phone
 
 
 class ExpectedErrorsInOneLine(logging.Filter):
@@ -52,7 +76,7 @@ class JsonFormatter(logging.Formatter):
         }
         entry |= {name: getattr(record, name) for name in FIELDS if getattr(record, name, None)}
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = mask_phones(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -66,6 +90,7 @@ def configure(service: str, level: str = "INFO", fmt: str = "text") -> None:
             TextFormatter(f"%(asctime)s {service:<13} %(levelname)-7s [%(trace_id)s] %(name)s: %(message)s")
         )
     handler.addFilter(ContextFilter())
+    handler.addFilter(MaskPhones())
     handler.addFilter(ExpectedErrorsInOneLine())
     root = logging.getLogger()
     root.handlers[:] = [handler]

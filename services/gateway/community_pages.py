@@ -89,7 +89,7 @@ def league_page(
     )
 
 
-def dashboard_page(community: str, names: dict[str, str], figures: dict) -> str:
+def dashboard_page(community: str, names: dict[str, str], figures: dict, csrf: str = "") -> str:
     companies = [row | {"name": names.get(row["tenant"], row["tenant"])} for row in figures["companies"]]
     totals = {k: sum(row[k] for row in companies) for k in ("open", "overdue", "escalated")}
     return ENV.get_template("dashboard.html").render(
@@ -98,8 +98,9 @@ def dashboard_page(community: str, names: dict[str, str], figures: dict) -> str:
         totals=totals,
         weeks=figures["weeks"],
         as_of=local_time(figures["as_of"]),
+        csrf=csrf,
     )
 
 
-def login_page(error: str = "") -> str:
-    return ENV.get_template("login.html").render(error=error)
+def login_page(error: str = "", csrf: str = "") -> str:
+    return ENV.get_template("login.html").render(error=error, csrf=csrf)

@@ -1,8 +1,10 @@
 """The HTTP edge: JSON in and out, RFC 9457 problems for every error, request ids.
 
 Every route is an :func:`endpoint`: it reads the body within the size limit, turns any
-error (ours, a service's over RPC, werkzeug's) into ``application/problem+json``, and
-echoes ``X-Request-Id``, which also travels in the RPC context into the events caused.
+error (ours, a service's over RPC, werkzeug's) into ``application/problem+json``,
+echoes ``X-Request-Id``, which also travels in the RPC context into the events caused, and
+and :class:`GatewayServer` adds the security headers (:mod:`services.gateway.headers`) to
+every answer, the router's own 404 and 405 included.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from services.common.database import database_of
 from services.common.db import utcnow
 from services.common.errors import LianxinError, ValidationFailed
 from services.common.tracing import new_traceparent, trace_id_of, valid_traceparent
-from services.gateway import idempotency
+from services.gateway import headers, idempotency
 
 log = logging.getLogger(__name__)
 
@@ -183,11 +185,12 @@ def behind_proxies(app: Any, hops: int) -> Any:
 
 
 class GatewayServer(WebServer):
-    """nameko's web server, through :func:`behind_proxies` (``TRUSTED_PROXY_HOPS``)."""
+    """nameko's web server, through :func:`behind_proxies` (``TRUSTED_PROXY_HOPS``), every answer
+    with the security headers (:func:`services.gateway.headers.on_every_answer`)."""
 
     def get_wsgi_app(self) -> Any:
         hops = int(self.container.config.get("TRUSTED_PROXY_HOPS") or DEFAULTS["TRUSTED_PROXY_HOPS"])
-        return behind_proxies(super().get_wsgi_app(), hops)
+        return headers.on_every_answer(behind_proxies(super().get_wsgi_app(), hops))
 
 
 class Endpoint(HttpRequestHandler):

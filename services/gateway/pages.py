@@ -32,11 +32,13 @@ MESSAGES = {
     "missing": ("问卷不存在", "链接无效，请检查短信或消息中的链接是否完整。"),
     "own_company": ("不能评价", "您是该物业公司的工作人员，不能为本公司办理的事项评价。"),
     "thanks": ("感谢您的评价", "您的评价已提交，我们会持续改进服务。"),
+    "forbidden": ("评价未提交", "页面已过期或来源不明，您的评价没有提交。请重新打开短信或消息中的链接再评价。"),
 }
 
 
 def survey_page(state: str, survey: dict | None = None, errors: dict | None = None, csrf: str | None = None) -> str:
-    """``state`` is form, or one of MESSAGES' keys; ``csrf`` when the browser is signed in (see residents.csrf_ok)."""
+    """``state`` is form, or one of MESSAGES' keys; ``csrf`` is the form's token (the session's, or the
+    browser's double-submit token; see routes/surveys.py)."""
     heading, message = MESSAGES.get(state, ("满意度评价", ""))
     if state == "form":
         heading = "满意度评价"

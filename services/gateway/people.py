@@ -15,8 +15,6 @@ session's expiry) holds on every gateway instance at once; nothing is cached per
 from __future__ import annotations
 
 import hashlib
-import hmac
-import secrets
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -30,14 +28,14 @@ from services.common.config import DEFAULTS
 from services.common.db import utcnow
 from services.common.errors import ValidationFailed, validated
 from services.common.fields import MobilePhone, Timestamp, mainland_mobile
-from services.gateway import authorization, codes, pages, sessions
+from services.gateway import authorization, codes, csrf, pages, sessions
 from services.gateway.apidoc import Route
 from services.gateway.http import Answered, ServiceUnavailable, Unauthorized, endpoint, json_response, read_json
 from services.gateway.plumbing import Plumbing
 from services.gateway.ratelimit import TooManyRequests
 
-CSRF_COOKIE = "lx_csrf"  # before sign-in: double-submit (this cookie = the form's hidden field)
-CSRF_FIELD = "csrf"
+CSRF_COOKIE = csrf.COOKIE  # before sign-in: double-submit (this cookie = the form's hidden field)
+CSRF_FIELD = csrf.FIELD
 HOME = "/me"
 MAX_AGE = int(sessions.LIFETIME.total_seconds())
 
@@ -71,11 +69,11 @@ def safe_next(value: str | None) -> str:
 
 
 def person_page(template: str, person: sessions.SignedIn | None, status: int = 200, **context: Any) -> Response:
-    """A page on ``_person.html``: ``person`` and its ``csrf`` filled in, never cached, not framable."""
+    """A page on ``_person.html``: ``person`` and its ``csrf`` filled in, never cached (not framable,
+    like every answer: :mod:`services.gateway.headers`)."""
     body = pages.ENV.get_template(template).render(person=person, csrf=person.csrf if person else "", **context)
     response = Response(body, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
     return response
 
 
@@ -86,9 +84,7 @@ def see_other(location: str) -> Response:
     return Response(body, status=303, headers={"Location": location, "Cache-Control": "no-store"}, mimetype="text/html")
 
 
-def same(a: str, b: str) -> bool:
-    """Constant-time comparison of two tokens (empty never matches)."""
-    return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
+same = csrf.same
 
 
 def hashed(kind: str, value: str) -> str:
@@ -140,17 +136,10 @@ class PeopleRoutes(Plumbing):
 
     def _form_csrf(self, request: Request) -> str:
         """The double-submit token of a browser not yet signed in (kept in ``lx_csrf``)."""
-        token = request.cookies.get(CSRF_COOKIE, "")
-        return token if 20 <= len(token) <= 128 else secrets.token_urlsafe(32)
-
-    def _secure_cookies(self) -> bool:
-        return str(self.config.get("PUBLIC_BASE_URL") or "").startswith("https")
+        return csrf.form_token(request)
 
     def _cookies(self, response: Response, form_csrf: str) -> Response:
-        response.set_cookie(
-            CSRF_COOKIE, form_csrf, httponly=True, samesite="Lax", path="/", secure=self._secure_cookies()
-        )
-        return response
+        return csrf.with_cookie(response, form_csrf, self._secure_cookies())
 
     # --- codes and sessions, shared by the pages and the apps' API -----------------------
 

@@ -15,7 +15,7 @@ from services.common.config import DEFAULTS
 from services.common.database import Database
 from services.common.db import utcnow
 from services.common.errors import NotFound
-from services.common.health import Answer, Health
+from services.common.health import Answer, HealthServer
 from services.common.storage import PhotoStore
 from services.common.tracing import LogContext
 from services.gateway import authorization, sessions, tenants, uploads
@@ -33,7 +33,7 @@ class Plumbing:
     log_context = LogContext()
 
     db = Database(Base, (Outbox, Inbox, DeadLetter))
-    health = Health()
+    health = HealthServer("GATEWAY_METRICS_PORT")  # /metrics there only, off the public port
     config = Config()
     requests = RpcProxy("requests")
     volunteers = RpcProxy("volunteers")
@@ -87,6 +87,10 @@ class Plumbing:
             key_id=api_key.id,
             community=tenant.community,
         )
+
+    def _secure_cookies(self) -> bool:
+        """Cookies marked Secure when residents reach us over https (``PUBLIC_BASE_URL``)."""
+        return str(self.config.get("PUBLIC_BASE_URL") or "").startswith("https")
 
     def _person(self, request: Request) -> sessions.SignedIn | None:
         """The person signed in through the ``lx_session`` cookie (the resident and volunteer pages), or None."""

@@ -103,6 +103,14 @@ class RemotePage:
     def box(self, selector: str) -> dict:
         return self._do("box", selector=selector)
 
+    def style(self, selector: str, name: str) -> str:
+        """The computed value of CSS property ``name`` of the first ``selector`` (needs JavaScript on)."""
+        return self._do("style", selector=selector, property=name)
+
+    def console(self) -> list[str]:
+        """What the page wrote to the console ("error: Refused to apply inline style …" for a CSP violation)."""
+        return self._do("console")
+
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"

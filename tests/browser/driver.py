@@ -19,6 +19,7 @@ def main() -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         pages = {}
+        messages: dict[str, list[str]] = {}  # each page's console (Chromium reports CSP violations there)
         for line in sys.stdin:
             command = json.loads(line)
             op, name = command.pop("op"), command.pop("page", "main")
@@ -32,6 +33,8 @@ def main() -> None:
                         java_script_enabled=command.get("javascript", True),
                     )
                     pages[name] = context.new_page()
+                    messages[name] = []
+                    pages[name].on("console", lambda m, into=messages[name]: into.append(f"{m.type}: {m.text}"))
                     result = None
                 elif op == "url":
                     result = pages[name].url
@@ -57,6 +60,11 @@ def main() -> None:
                     result = pages[name].locator(command["selector"]).count()
                 elif op == "box":
                     result = pages[name].locator(command["selector"]).first.bounding_box()
+                elif op == "style":
+                    script = "(element, name) => getComputedStyle(element).getPropertyValue(name)"
+                    result = pages[name].locator(command["selector"]).first.evaluate(script, command["property"])
+                elif op == "console":
+                    result = messages[name]
                 elif op == "screenshot":
                     result = pages[name].screenshot(path=command["path"], full_page=True) and command["path"]
                 elif op == "quit":

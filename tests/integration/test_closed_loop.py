@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from services.notifications.models import Delivery
 from tests.support.infra import wait_for
-from tests.support.people import survey_link
+from tests.support.people import post_form, survey_link
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,7 @@ def test_a_score_of_one_reopens_the_case_and_cancels_the_pending_visit(platform,
     page = platform.http.get(link)
     assert page.status_code == 200
     assert "楼道灯不亮" in page.text
-    answered = platform.http.post(link, data={"score": "1", "comment": "还是不亮"})
+    answered = post_form(platform, link, {"score": "1", "comment": "还是不亮"})
     assert answered.status_code == 200
     assert "感谢您的评价" in answered.text
 

@@ -8,6 +8,7 @@ import pytest
 
 from services.gateway import tenants
 from tests.support.api import Api
+from tests.support.people import post_form
 
 pytestmark = pytest.mark.integration
 
@@ -40,13 +41,18 @@ def test_the_dashboard_needs_a_supervisor_sign_in(platform, community_world):
     anonymous = http.get(base + "/p/dashboard", allow_redirects=False)
     assert (anonymous.status_code, anonymous.headers["Location"]) == (303, "/p/login")
     company_key = community_world["good"].headers["Authorization"].removeprefix("Bearer ")
-    refused = http.post(base + "/p/login", data={"key": company_key}, allow_redirects=False)
+    refused = post_form(platform, base + "/p/login", {"key": company_key}, allow_redirects=False)
     assert refused.status_code == 401 and "不是社区党组织的督办密钥" in refused.text
 
     import requests as requests_lib
 
     browser = requests_lib.Session()
-    signed = browser.post(base + "/p/login", data={"key": community_world["supervisor"]}, allow_redirects=False)
+    form = browser.get(base + "/p/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    assert browser.cookies["lx_csrf"] == token
+    signed = browser.post(
+        base + "/p/login", data={"key": community_world["supervisor"], "csrf": token}, allow_redirects=False
+    )
     assert (signed.status_code, signed.headers["Location"]) == (303, "/p/dashboard")
     cookie = signed.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/p" in cookie
@@ -57,6 +63,7 @@ def test_the_dashboard_needs_a_supervisor_sign_in(platform, community_world):
     assert names(community_world["small"], platform) in page.text
     assert page.text.count("<svg") == 1
     assert "13900074000" not in page.text
-    out = browser.post(base + "/p/logout", allow_redirects=False)
+    token = re.search(r'action="/p/logout"><input type="hidden" name="csrf" value="([^"]+)"', page.text).group(1)
+    out = browser.post(base + "/p/logout", data={"csrf": token}, allow_redirects=False)
     assert out.status_code == 303
     assert browser.get(base + "/p/dashboard", allow_redirects=False).status_code == 303

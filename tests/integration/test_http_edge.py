@@ -7,7 +7,7 @@ import pytest
 
 from services.gateway.tenants import KEY_PREFIX
 from tests.support.infra import wait_for
-from tests.support.people import survey_link
+from tests.support.people import post_form, survey_link
 
 pytestmark = pytest.mark.integration
 
@@ -116,7 +116,7 @@ def test_a_second_answer_is_409_and_keeps_the_first(platform, company):
     assert platform.http.post(link, json={"score": 5, "comment": "很好"}).status_code == 200
     second = platform.http.post(link, json={"score": 1})
     assert problem(second, 409)["detail"] == "这份问卷已经填写过了 (already answered)"
-    page = platform.http.post(link, data={"score": "1"})
+    page = post_form(platform, link, {"score": "1"})
     assert page.status_code == 409 and "您已评价" in page.text
     survey = company.get(f"/api/v1/cases/{case['id']}/surveys").json()["data"][0]
     assert (survey["status"], survey["score"], survey["comment"]) == ("answered", 5, "很好")
@@ -130,7 +130,7 @@ def test_a_get_of_the_survey_link_records_nothing(platform, company):
         assert platform.http.get(link).status_code == 200
         assert platform.http.head(link).status_code in (200, 405)
     assert company.get(f"/api/v1/cases/{case['id']}/surveys").json()["data"][0]["status"] == "issued"
-    bad = platform.http.post(link, data={"score": "9"})
+    bad = post_form(platform, link, {"score": "9"})
     assert bad.status_code == 422 and "请选择 1 到 5 分" in bad.text
     assert company.get(f"/api/v1/cases/{case['id']}/surveys").json()["data"][0]["status"] == "issued"
     assert platform.http.get(platform.base_url + "/s/" + "x" * 32).status_code == 404

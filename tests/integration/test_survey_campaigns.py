@@ -3,7 +3,7 @@
 import pytest
 
 from tests.support.infra import wait_for
-from tests.support.people import survey_link
+from tests.support.people import post_form, survey_link
 
 pytestmark = pytest.mark.integration
 
@@ -30,8 +30,8 @@ def test_a_campaign_reaches_every_household_once_and_tracks_the_response_rate(pl
     assert survey_link(platform, company.tenant_id, "+8613912345103") is None  # the household's second contact
     page = platform.http.get(link)
     assert page.status_code == 200 and "请为您所在小区的物业服务打分" in page.text
-    assert platform.http.post(link, data={"score": "5"}).status_code == 200
-    assert platform.http.post(link, data={"score": "1"}).status_code == 409
+    assert post_form(platform, link, {"score": "5"}).status_code == 200
+    assert post_form(platform, link, {"score": "1"}).status_code == 409
 
     progress = company.get(f"/api/v1/survey-campaigns/{campaign['id']}").json()
     assert (progress["answered"], progress["response_rate"]) == (1, 0.5)

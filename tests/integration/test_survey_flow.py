@@ -16,7 +16,7 @@ from services.notifications.models import Delivery
 from services.surveys import issuing, redaction, reminders, statistics, tallies
 from services.surveys.models import Outbox, Survey
 from tests.support.infra import wait_for
-from tests.support.people import survey_link
+from tests.support.people import post_form, survey_link
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +56,7 @@ def test_no_tenant_response_delivery_record_or_sent_outbox_row_carries_the_token
     link = wait_for(lambda: survey_link(platform, company.tenant_id, "+86" + phone))
     token = link.rsplit("/s/", 1)[1]
     assert platform.http.get(link).status_code == 200
-    assert platform.http.post(link, data={"score": "4", "comment": "谢谢"}).status_code == 200
+    assert post_form(platform, link, {"score": "4", "comment": "谢谢"}).status_code == 200
 
     tenant_views = [
         f"/api/v1/cases/{case['id']}",
@@ -98,8 +98,8 @@ def test_no_info_log_line_carries_the_token(platform, company, caplog):
     closed_case(company, phone)
     link = wait_for(lambda: survey_link(platform, company.tenant_id, "+86" + phone))
     assert platform.http.get(link).status_code == 200
-    assert platform.http.post(link, data={"score": "4"}).status_code == 200
-    assert platform.http.post(link, data={"score": "4"}).status_code == 409
+    assert post_form(platform, link, {"score": "4"}).status_code == 200
+    assert post_form(platform, link, {"score": "4"}).status_code == 409
     wait_for(lambda: "POST /s/***" in caplog.text)
     leaking = [
         r.name for r in caplog.records if r.levelno >= logging.INFO and link.rsplit("/s/", 1)[1] in r.getMessage()
@@ -171,7 +171,7 @@ def test_reopening_voids_the_unanswered_survey_and_its_link_shows_a_clear_page(p
     wait_for(lambda: surveys_of(company, case["id"])[0]["status"] == "voided")
     page = platform.http.get(link)
     assert page.status_code == 200 and "问卷已作废" in page.text
-    posted = platform.http.post(link, data={"score": "5"})
+    posted = post_form(platform, link, {"score": "5"})
     assert posted.status_code == 410 and "问卷已作废" in posted.text
     assert surveys_of(company, case["id"])[0]["score"] is None
 
@@ -187,7 +187,7 @@ def test_answers_in_a_burst_from_one_client_are_flagged_and_counted(platform, co
         # Without trusted proxies (TRUSTED_PROXY_HOPS=0) a forwarded address is the client's own
         # claim, so varying it does not make one client look like three.
         forged = client | {"X-Forwarded-For": f"203.0.113.{n + 1}"}
-        assert platform.http.post(link, data={"score": "5"}, headers=forged).status_code == 200
+        assert post_form(platform, link, {"score": "5"}, headers=forged).status_code == 200
     [figures] = company.get("/api/v1/survey-statistics").json()["data"]
     assert (figures["responses"], figures["flagged_burst"], figures["csat"]) == (3, 3, 1.0)
     store = platform.store("surveys")
@@ -223,9 +223,9 @@ def test_templates_are_versioned_and_a_new_survey_asks_the_new_questions(platfor
     link = wait_for(lambda: survey_link(platform, company.tenant_id, "+86" + phone))
     page = platform.http.get(link).text
     assert 'name="nps"' in page and 'name="ces"' in page and 'name="speed"' not in page
-    bad_answer = platform.http.post(link, data={"score": "4", "nps": "11"})
+    bad_answer = post_form(platform, link, {"score": "4", "nps": "11"})
     assert bad_answer.status_code == 422 and "0 到 10" in bad_answer.text
-    answered = platform.http.post(link, data={"score": "4", "nps": "9", "ces": "2", "speed": "5", "comment": ""})
+    answered = post_form(platform, link, {"score": "4", "nps": "9", "ces": "2", "speed": "5", "comment": ""})
     assert answered.status_code == 200 and "感谢您的评价" in answered.text
     [survey] = surveys_of(company, case["id"])
     assert {k: survey[k] for k in ("template_version", "score", "nps", "ces", "speed", "comment")} == {
@@ -260,7 +260,7 @@ def test_the_public_league_needs_no_key_and_withholds_a_company_with_fewer_than_
         closed_case(company, phone)
         link = wait_for(lambda phone=phone: survey_link(platform, company.tenant_id, "+86" + phone))
         client = as_client(platform, uuid.uuid4().hex)
-        assert platform.http.post(link, data={"score": "5"}, headers=client).status_code == 200
+        assert post_form(platform, link, {"score": "5"}, headers=client).status_code == 200
     league = platform.http.get(platform.base_url + "/api/v1/public/survey-league").json()
     assert league["minimum_answers"] == 5
     assert company.tenant_id not in {row["tenant"] for row in league["companies"] + league["estates"]}

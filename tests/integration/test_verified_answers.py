@@ -15,7 +15,7 @@ from services.common.errors import Conflict, Gone, NotFound
 from services.surveys import statistics, tallies
 from tests.support.api import company_in
 from tests.support.infra import wait_for
-from tests.support.people import Seams, answer, claim, confirm, sign_in, survey_link, survey_of
+from tests.support.people import Seams, answer, claim, confirm, post_form, sign_in, survey_link, survey_of
 
 pytestmark = pytest.mark.integration
 
@@ -68,8 +68,13 @@ def test_a_phone_confirmed_in_another_household_or_only_claimed_or_without_the_p
     forged_case, forged_link, _ = closed_case_link(platform, world, "5-5-503")
     assert answer(platform, other_link, 5, sign_in(platform, neighbour)).status_code == 200
     assert answer(platform, pending_link, 5, sign_in(platform, claimant)).status_code == 200
-    # Signed in, but the POST did not come from our page (no CSRF token): another site's form.
-    assert answer(platform, forged_link, 5, sign_in(platform, member), csrf=False).status_code == 200
+    # Signed in, but the POST did not come from our page (no CSRF token): another site's form,
+    # refused with nothing recorded.
+    assert answer(platform, forged_link, 5, sign_in(platform, member), csrf=False).status_code == 403
+    assert survey_of(platform, forged_case["id"]).status == "issued"
+    # The same member from a page opened before signing in (the double-submit token only): unverified.
+    member_browser = sign_in(platform, member).cookies
+    assert post_form(platform, forged_link, {"score": "5"}, cookies=member_browser).status_code == 200
     for case in (other_case, pending_case, forged_case):
         assert survey_of(platform, case["id"]).verified is False
     assert league_row(platform, world) is None

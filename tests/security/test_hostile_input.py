@@ -8,7 +8,7 @@ import pytest
 
 from services.gateway.openapi import spec
 from tests.support.infra import wait_for
-from tests.support.people import survey_link
+from tests.support.people import post_form, survey_link
 
 pytestmark = pytest.mark.integration
 
@@ -97,7 +97,7 @@ def test_api_keys_never_reach_the_logs_and_survey_tokens_never_at_info(platform,
     link = wait_for(lambda: survey_link(platform, company.tenant_id, "+8613912340003"))
     token = link.rsplit("/", 1)[1]
     platform.http.get(link)
-    platform.http.post(link, data={"score": "4"})
+    post_form(platform, link, {"score": "4"})
     platform.http.get(platform.base_url + "/api/v1/cases", headers={"Authorization": f"Bearer {key}x"})
     assert caplog.records, "nothing was logged: the check would prove nothing"
     lines = [(r.levelno, r.getMessage() + (r.exc_text or "")) for r in caplog.records]

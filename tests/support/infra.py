@@ -207,6 +207,7 @@ class Platform:
             "GATEWAY_PORT": str(self.port),
             "GATEWAY_HOST": "127.0.0.1",
             "HEALTH_PORT": "0",
+            "GATEWAY_METRICS_PORT": "0",
         }
         env |= {f"{name.upper()}_DATABASE_URL": url for name, url in self.database_urls.items()}
         env |= {key: str(value) for key, value in self.overrides.items()}
@@ -255,9 +256,7 @@ class Platform:
                 container.kill()
 
     def health_url(self, name: str) -> str:
-        """Where a running service answers /livez, /readyz and /metrics (the gateway: its own port)."""
-        if name == "gateway":
-            return self.base_url
+        """Where a running service answers /livez, /readyz and /metrics (the gateway: its metrics port)."""
         from services.common.health import HealthServer
 
         container = self.containers[name]
@@ -317,7 +316,8 @@ class ServiceProcesses:
         for _ in range(instances):
             log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
             self.health_ports[name] = free_port()
-            env = self.env | {"HEALTH_PORT": str(self.health_ports[name])}
+            port = str(self.health_ports[name])  # the gateway's metrics port, or the others' health port
+            env = self.env | {"HEALTH_PORT": port, "GATEWAY_METRICS_PORT": port}
             proc = subprocess.Popen([*self.command, name], env=env, stdout=log, stderr=subprocess.STDOUT)
             log.close()
             self.procs[name].append(proc)

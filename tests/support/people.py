@@ -73,17 +73,36 @@ def sign_in(platform: Platform, phone: str, app_key_id: str | None = None) -> Pe
     return Person(e164, token, found.csrf, found.person_id, found.session_id, app_key_id)
 
 
+PAGE_TOKEN = "page-token-" + "x" * 24  # what a browser that opened our page holds: lx_csrf cookie = csrf field
+
+
+def post_form(platform, link: str, form: dict, headers: dict | None = None, cookies: dict | None = None, **kwargs):
+    """POST ``form`` to a page route as a browser that opened our page does: the double-submit token in
+    the ``lx_csrf`` cookie and the ``csrf`` field (a ``csrf`` in ``form``, a session's, wins).
+
+    From a browser of its own: ``platform.http`` may hold another ``lx_csrf`` from a page it opened.
+    """
+    browser = requests.Session()
+    browser.trust_env = False
+    jar = {"lx_csrf": PAGE_TOKEN} | (cookies or {})
+    with browser:
+        return browser.post(link, data={"csrf": PAGE_TOKEN} | form, headers=headers, cookies=jar, **kwargs)
+
+
 def answer(
     platform: Platform, link: str, score: int = 5, person: Person | None = None, user_agent: str = "resident", csrf=True
 ):
-    """POST the survey form as a browser; signed in as ``person`` when given (with the page's CSRF field)."""
+    """POST the survey form as a browser; signed in as ``person`` when given (with the page's CSRF field).
+
+    ``csrf=False``: the form another site would post, with no token at all.
+    """
     form = {"score": str(score), "solved": "true"}
-    cookies = None
+    cookies = person.cookies if person is not None else None
     if person is not None:
-        cookies = person.cookies
-        if csrf:
-            form["csrf"] = person.csrf
-    return platform.http.post(link, data=form, headers={"User-Agent": user_agent}, cookies=cookies, timeout=15)
+        form["csrf"] = person.csrf
+    if not csrf:
+        return platform.http.post(link, data=form | {"csrf": ""}, headers={"User-Agent": user_agent}, cookies=cookies)
+    return post_form(platform, link, form, {"User-Agent": user_agent}, cookies, timeout=15)
 
 
 class Seams(ResidentActions):
@@ -216,7 +235,7 @@ def closed_and_rated(platform: Platform, api: Api, n: int, score: int, phone_bas
         resident = sign_in(platform, phone)  # signed in, so the answer counts in the league
         answer = {"score": str(score), "solved": "yes", "csrf": resident.csrf}
         headers = {"User-Agent": f"resident-phone-{phone}"}  # each resident answers from their own phone
-        assert platform.http.post(link, data=answer, headers=headers, cookies=resident.cookies).status_code == 200
+        assert post_form(platform, link, answer, headers=headers, cookies=resident.cookies).status_code == 200
 
 
 def open_proposal(company):

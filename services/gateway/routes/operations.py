@@ -1,4 +1,8 @@
-"""Probes, metrics and the API's own description."""
+"""Probes and the API's own description.
+
+``/metrics`` is not here: the gateway serves it on ``GATEWAY_METRICS_PORT`` only
+(:class:`services.common.health.HealthServer`), so the public port answers 404 for it.
+"""
 
 from __future__ import annotations
 
@@ -25,10 +29,6 @@ class OperationRoutes(Plumbing):
     @endpoint("GET", "/readyz")
     def readyz(self, request: Request) -> Response:
         return answer(self.health.readyz())
-
-    @endpoint("GET", "/metrics")
-    def metrics(self, request: Request) -> Response:
-        return answer(self.health.metrics())
 
     @endpoint("GET", "/openapi.json")
     def openapi_json(self, request: Request) -> Response:
@@ -70,15 +70,6 @@ ROUTES: tuple[Route, ...] = (
         "Readiness: database and broker answer (503 names the failed check)",
         ReadinessSchema,
         auth=False,
-        tag="operations",
-    ),
-    Route(
-        "GET",
-        "/metrics",
-        "Prometheus metrics (text format 0.0.4)",
-        None,
-        auth=False,
-        content="text/plain",
         tag="operations",
     ),
     Route("GET", "/openapi.json", "This document", None, auth=False, tag="operations"),

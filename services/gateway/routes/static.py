@@ -1,4 +1,5 @@
-"""Static files of the pages (styles): served by the gateway itself, so pages need no inline style."""
+"""Static files of the pages (styles): served by the gateway itself, so pages need no inline style
+(the Content-Security-Policy, :mod:`services.gateway.headers`, allows styles and scripts from here only)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ class StaticRoutes(Plumbing):
             raise NotFound(f"no static file {name!r}")
         response = Response(path.read_bytes(), content_type=TYPES[path.suffix])
         response.headers["Cache-Control"] = "public, max-age=3600"
-        response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
 

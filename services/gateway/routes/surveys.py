@@ -11,7 +11,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Request, Response
 
 from services.common.errors import Conflict, Gone, NotFound, ValidationFailed
-from services.gateway import pages
+from services.gateway import csrf, pages
 from services.gateway.apidoc import Param, Route, path_id
 from services.gateway.authorization import Forbidden
 from services.gateway.http import endpoint, json_response, problem_from, read_json
@@ -79,7 +79,28 @@ class SurveyRoutes(ResidentActions):
         except NotFound:
             return html(pages.survey_page("missing"), 404)
         state = "form" if survey["status"] == "issued" else survey["status"]
-        return html(pages.survey_page(state, survey, csrf=self._csrf_of(request)))
+        return self._survey_page(request, state, survey)
+
+    def _survey_page(
+        self, request: Request, state: str, survey: dict, errors: dict | None = None, status: int = 200
+    ) -> Response:
+        """The page with its form's token: the session's when signed in (the answer may then be
+        verified), else the browser's double-submit token, set in ``lx_csrf`` with the page."""
+        person = self._person(request)
+        token = person.csrf if person is not None else csrf.form_token(request)
+        response = html(pages.survey_page(state, survey, errors, csrf=token), status)
+        response.headers["Cache-Control"] = "no-store"  # a token of this browser (and a resident's case title)
+        return response if person is not None else csrf.with_cookie(response, token, self._secure_cookies())
+
+    def _form_from_our_page(self, request: Request) -> bool:
+        """A posted answer form carries our page's token: the session's, or the double-submit one.
+
+        A JSON body needs none: a browser sends JSON to another origin only after a CORS
+        preflight, which the gateway never grants, so no other site can make a browser post it.
+        """
+        person = self._person(request)
+        sent = request.form.get(csrf.FIELD, "")
+        return (person is not None and csrf.same(sent, person.csrf)) or csrf.double_submitted(request)
 
     @endpoint("POST", "/s/<string:token>")
     def survey_answer(self, request: Request, token: str) -> Response:
@@ -88,8 +109,11 @@ class SurveyRoutes(ResidentActions):
         Verified: the browser is signed in (``lx_session``, with the page's CSRF token) as a
         phone the community confirmed in the survey's household. A forwarded link, or a company
         answering for its residents, is recorded and shown to the company, never in the league.
+        A form must come from our page (its token; 403 and nothing recorded otherwise).
         """
         as_json = (request.mimetype or "").endswith("json")
+        if not as_json and not self._form_from_our_page(request):
+            return html(pages.survey_page("forbidden"), 403)  # another site's form: nothing recorded
         payload = read_json(request) if as_json else form_answer(request)
         if isinstance(payload, dict):
             payload.pop("csrf", None)
@@ -104,11 +128,6 @@ class SurveyRoutes(ResidentActions):
             return json_response(result)
         return html(pages.survey_page("thanks", result))
 
-    def _csrf_of(self, request: Request) -> str | None:
-        """The signed-in browser's form token, put in the page so its answer can be verified."""
-        person = self._person(request)
-        return person.csrf if person is not None else None
-
     def _survey_error_page(self, request: Request, token: str, exc: Exception) -> Response:
         if isinstance(exc, NotFound):
             return html(pages.survey_page("missing"), 404)
@@ -120,7 +139,7 @@ class SurveyRoutes(ResidentActions):
             survey = self._call("surveys", "survey_page", token)
             return html(pages.survey_page(survey["status"], survey), 410)
         survey = self._call("surveys", "survey_page", token)
-        return html(pages.survey_page("form", survey, exc.errors, csrf=self._csrf_of(request)), 422)
+        return self._survey_page(request, "form", survey, exc.errors, 422)
 
     @endpoint("GET", "/api/v1/survey-templates")
     def list_survey_templates(self, request: Request) -> Response:
@@ -223,8 +242,9 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
         "/s/{token}",
-        "Answer a survey (form or JSON), once; it counts in public only from a signed-in browser (lx_session "
-        "cookie, with the page's csrf field or X-CSRF-Token) of a phone the community confirmed in the household",
+        "Answer a survey (form or JSON), once; a form carries the page's csrf field (403 without it); it counts "
+        "in public only from a signed-in browser (lx_session cookie, with the session's csrf field or "
+        "X-CSRF-Token) of a phone the community confirmed in the household",
         SurveyPageSchema,
         200,
         AnswerSchema,

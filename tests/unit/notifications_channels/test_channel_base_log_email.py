@@ -75,7 +75,7 @@ def test_all_adapters_satisfy_channel_protocol() -> None:
     assert len({a.name for a in adapters}) == len(adapters)
 
 
-def test_log_channel_logs_the_masked_recipient_and_body(make_message, caplog) -> None:
+def test_log_channel_logs_the_masked_recipient_and_the_body_without_the_name(make_message, caplog) -> None:
     with caplog.at_level(logging.INFO, logger="lianxin.channel.log"):
         result = LogChannel().send(make_message())
     assert result == Sent("log:notif-0001")
@@ -83,8 +83,8 @@ def test_log_channel_logs_the_masked_recipient_and_body(make_message, caplog) ->
     assert record.levelno == logging.INFO
     text = record.getMessage()
     assert "138****8000" in text and "13800138000" not in text
-    assert "张三" in text
-    assert "请参与本月物业服务满意度调查" in text
+    assert "张三" not in text and "zhang.san" not in text
+    assert "***您好，请参与本月物业服务满意度调查" in text
 
 
 def test_email_build_utf8(make_message) -> None:

@@ -1,0 +1,154 @@
+"""Every state-changing form of the pages carries a CSRF token and is refused 403 without it.
+
+Issue 18: the supervisor's sign-in and sign-out and a survey answered through its link took
+forms without any token. Signed-in forms check the session's token; forms posted before (or
+without) a session use the double-submit ``lx_csrf`` cookie (services/gateway/csrf.py).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+
+from services.gateway.http import Endpoint
+from services.gateway.service import GatewayService
+from tests.support.infra import wait_for
+from tests.support.people import signed_in_browser, survey_link
+
+pytestmark = pytest.mark.integration
+
+PAGES = Path(__file__).resolve().parents[2] / "services/gateway/pages"
+FORM = re.compile(r"<form\b[^>]*method=\"post\"[^>]*>(.*?)</form>", re.S | re.I)
+HIDDEN_CSRF = '<input type="hidden" name="csrf" value="{{ csrf }}">'
+
+
+def post_page_routes() -> set[str]:
+    """The rule of every POST route a browser's form reaches (the API and Open311 take keys, not cookies)."""
+    rules = set()
+    for attr in dir(GatewayService):
+        for entrypoint in getattr(getattr(GatewayService, attr), ENTRYPOINT_EXTENSIONS_ATTR, ()):
+            form_route = not entrypoint.url.startswith(("/api/", "/open311/"))
+            if isinstance(entrypoint, Endpoint) and entrypoint.method == "POST" and form_route:
+                rules.add(entrypoint.url)
+    return rules
+
+
+@pytest.mark.unit
+def test_every_post_form_of_every_template_carries_the_token_unconditionally():
+    forms = {}
+    for template in sorted(PAGES.glob("*.html")):
+        for n, body in enumerate(FORM.findall(template.read_text(encoding="utf-8"))):
+            forms[f"{template.name}#{n}"] = body
+    assert len(forms) >= 15, "the walk found too few forms to prove anything"
+    tokens = (HIDDEN_CSRF, '<input type="hidden" name="csrf" value="{{ form_csrf }}">')
+    without = [name for name, body in forms.items() if not any(token in body for token in tokens)]
+    assert without == []
+    # A token inside {% if %} is no token for a browser that is not signed in (the survey link's form was so).
+    conditional = [name for name, body in forms.items() if re.search(r"{%\s*if[^%]*%}\s*<input[^>]*csrf", body)]
+    assert conditional == []
+
+
+def browser() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
+@pytest.fixture(scope="module")
+def supervisor_key(platform):
+    from services.gateway import tenants
+
+    with platform.store("gateway").transaction() as session:
+        branch = tenants.create_tenant(session, f"测试党委{uuid.uuid4().hex[:6]}", f"测试社区{uuid.uuid4().hex[:6]}")
+        return tenants.issue_key(session, branch["tenant_id"], role="supervisor")
+
+
+def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(platform, victim, supervisor_key):
+    base, ids = platform.base_url, victim.ids
+    estate, case, visit = ids["estate_id"], ids["case_id"], ids["visit_id"]
+    link = wait_for(lambda: survey_link(platform, victim.tenant_id, "+8613912349001"))
+    resident = signed_in_browser(platform, "13912349001")
+    volunteer = signed_in_browser(platform, victim.volunteers[0]["phone"])
+    supervisor = browser()
+    given = re.search(r'name="csrf" value="([^"]+)"', supervisor.get(base + "/p/login").text)
+    login = {"key": supervisor_key} | ({"csrf": given.group(1)} if given else {})
+    signed = supervisor.post(base + "/p/login", data=login, allow_redirects=False)
+    assert signed.status_code == 303
+    anonymous = browser()
+    # Each form route, who posts it, and what it would have changed.
+    posts = {
+        "/signin/code": (anonymous, "/signin/code", {"phone": "13912349002"}),
+        "/signin": (anonymous, "/signin", {"phone": "13912349002", "code": "123456"}),
+        "/signout": (resident, "/signout", {}),
+        "/p/login": (anonymous, "/p/login", {"key": supervisor_key}),
+        "/p/logout": (supervisor, "/p/logout", {}),
+        "/s/<string:token>": (anonymous, link.removeprefix(base), {"score": "1", "comment": "伪造"}),
+        "/e/<string:estate_id>/households": (resident, f"/e/{estate}/households", {"household": "1-1-101"}),
+        "/e/<string:estate_id>/report": (resident, f"/e/{estate}/report", {"category": "repair", "title": "x"}),
+        "/me/cases/<string:case_id>/replies": (resident, f"/me/cases/{case}/replies", {"body": "伪造"}),
+        "/me/cases/<string:case_id>/survey": (resident, f"/me/cases/{case}/survey", {"score": "1"}),
+        "/e/<string:estate_id>/proposals/<string:proposal_id>/vote": (
+            resident,
+            f"/e/{estate}/proposals/{ids['proposal_id']}/vote",
+            {"choice": "oppose"},
+        ),
+        "/e/<string:estate_id>/activities/<string:activity_id>/signup": (
+            resident,
+            f"/e/{estate}/activities/{ids['activity_id']}/signup",
+            {},
+        ),
+        "/e/<string:estate_id>/activities/<string:activity_id>/signups/<string:signup_id>/cancel": (
+            resident,
+            f"/e/{estate}/activities/{ids['activity_id']}/signups/{'s' * 26}/cancel",
+            {},
+        ),
+        "/v/visits/<string:visit_id>/accept": (volunteer, f"/v/visits/{visit}/accept", {}),
+        "/v/visits/<string:visit_id>/complete": (volunteer, f"/v/visits/{visit}/complete", {"outcome": "unsatisfied"}),
+        "/v/visits/<string:visit_id>/decline": (volunteer, f"/v/visits/{visit}/decline", {"reason": "伪造"}),
+    }
+    assert set(posts) == post_page_routes(), "a new form route: add it here"
+
+    def state():
+        """What the forms would change (other tests of the package may have moved it before)."""
+        return (
+            victim.get(f"/api/v1/cases/{case}/surveys").json()["data"][0]["status"],
+            victim.get(f"/api/v1/cases/{case}/comments").json()["data"],
+            victim.get(f"/api/v1/cases/{case}/visits").json()["data"][0]["status"],
+            victim.get(f"/api/v1/proposals/{ids['proposal_id']}").json(),
+            victim.get("/api/v1/cases", params={"estate_id": estate, "limit": 100}).json()["data"],
+        )
+
+    before = state()
+    for rule, (who, path, form) in posts.items():
+        for token in ("", "forged-" + "x" * 30):  # none, and one that matches nothing the browser holds
+            refused = who.post(base + path, data=form | ({"csrf": token} if token else {}), allow_redirects=False)
+            assert refused.status_code == 403, (rule, token, refused.status_code)
+            assert "lx_session" not in refused.headers.get("Set-Cookie", ""), rule
+            assert "lx_supervisor" not in refused.headers.get("Set-Cookie", ""), rule
+    # Nothing changed: no answer, reply, visit outcome, vote or case; the resident and the
+    # supervisor are still signed in.
+    assert state() == before
+    assert "伪造" not in str(before)
+    assert resident.get(base + "/me", allow_redirects=False).status_code == 200
+    assert supervisor.get(base + "/p/dashboard", allow_redirects=False).status_code == 200
+
+
+def test_the_survey_link_page_gives_an_anonymous_browser_a_token_that_works(platform, company):
+    from tests.support.people import survey_link as link_of
+
+    case = company.case(company.estate_id, phone="13912349011")
+    company.close(case["id"])
+    link = wait_for(lambda: link_of(platform, company.tenant_id, "+8613912349011"))
+    resident = browser()
+    page = resident.get(link)
+    given = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert given is not None, "the survey page gives a browser that is not signed in no token"
+    token = given.group(1)
+    assert resident.cookies["lx_csrf"] == token
+    assert page.headers["Cache-Control"] == "no-store"  # this browser's token: no shared cache may keep it
+    assert resident.post(link, data={"score": "5", "csrf": token}).status_code == 200
