@@ -1,6 +1,6 @@
 """`make image-test`: build deploy/Dockerfile with Podman and run deploy/compose.yaml through the loop.
 
-    .venv/bin/python -m tools.image_test [--keep-image] [--rebuild-base]
+    .venv/bin/python -m tools.image_test [--rebuild-base]
 
 What it proves, in order (each phase is timed; the summary is printed at the end, pass or fail):
 
@@ -23,7 +23,7 @@ What it proves, in order (each phase is timed; the summary is printed at the end
 8. stop     Every service stopped with SIGTERM (45 s grace, as compose says): each must exit 0,
             its stop time is reported.
 9. cleanup  Containers, vhost and databases removed (also after a failure); the base image and
-            the built image's layers stay cached for the next run.
+            the last build (localhost/lianxin:image-test) stay as the next run's cache.
 
 Podman's configuration is private to the run (CONTAINERS_CONF): runc, because crun refuses this
 machine's hybrid cgroup layout; cgroupfs and file events, because there is no systemd; default
@@ -53,7 +53,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("requests", "volunteers", "notifications", "surveys", "gateway")
-IMAGE = "localhost/lianxin:image-test"
+# Each run tags its own build (runs on one machine may overlap); at the end the build becomes
+# LATEST, which keeps its layers as the next run's build cache, and older builds are pruned.
+IMAGE = "localhost/lianxin:image-test-{run_id}"
+LATEST = "localhost/lianxin:image-test"
+LATEST_BUILDER = "localhost/lianxin:image-test-builder"
 PROJECT_PREFIX = "lxit"
 
 # What the local base is made of: the Debian release of python:3.11.13-slim-bookworm, with its
@@ -292,21 +296,24 @@ def ensure_base(rebuild: bool) -> tuple[str, str]:
 # --- 3. build ---------------------------------------------------------------------------------
 
 
-def build(base: str, scratch: Path) -> str:
+def build(base: str, image: str, scratch: Path) -> str:
     # pip in the builder trusts the host's CA bundle through a pip.conf: both are mounted for the
     # RUN steps only (buildah --volume), so neither lands in a layer of the image.
     pip_conf = scratch / "pip.conf"
     pip_conf.write_text("[global]\ncert = /run/lianxin-build-ca.pem\n", encoding="utf-8")
-    run(
+    podman_build = [
         "podman", "build", "--format", "docker", "--network", "host",
         "--file", "deploy/Dockerfile", "--build-arg", f"PYTHON_IMAGE={base}",
         "--volume", f"{HOST_CA_BUNDLE}:/run/lianxin-build-ca.pem:ro",
         "--volume", f"{pip_conf}:/etc/pip.conf:ro",
         *(arg for limit in host_ulimits() for arg in ("--ulimit", limit)),
-        "--tag", IMAGE, ".",
-        cwd=REPO,
-    )  # fmt: skip
-    info = json.loads(run("podman", "image", "inspect", IMAGE, capture=True).stdout)[0]
+    ]  # fmt: skip
+    run(*podman_build, "--tag", image, ".", cwd=REPO)
+    # The builder stage by name too (all from the cache, a few seconds): its layers (the locked
+    # dependencies, two minutes of pip) are no parent of the runtime image, and would otherwise be
+    # pruned as dangling with the old builds (keep_cache).
+    run(*podman_build, "--target", "builder", "--tag", LATEST_BUILDER, ".", cwd=REPO, capture=True)
+    info = json.loads(run("podman", "image", "inspect", image, capture=True).stdout)[0]
     health = info.get("Healthcheck")
     if not health:
         raise Failed("the built image has no HEALTHCHECK (was it built with --format docker?)")
@@ -334,8 +341,8 @@ def image_files(image: str) -> dict[str, bytes | None]:
         run("podman", "rm", "--force", container, capture=True, check=False)
 
 
-def check_contents() -> str:
-    files = image_files(IMAGE)
+def check_contents(image: str) -> str:
+    files = image_files(image)
     own = sum(1 for content in files.values() if content is not None)
     found = find_test_helpers(files)
     if found:
@@ -534,6 +541,17 @@ def graceful_stop(stack: Stack) -> str:
     return ", ".join(f"{name} {seconds[name]:.1f}s" for name in SERVICES) + " (all exit 0)"
 
 
+def keep_cache(image: str) -> None:
+    """The run's build becomes LATEST (its layers stay, the next build reuses them); the builds
+    before it, untagged now, are pruned once an hour old (so a run still going is left alone):
+    without that every source change would leave another image of about 350 MB behind."""
+    if run("podman", "image", "exists", image, check=False).returncode == 0:
+        run("podman", "tag", image, LATEST, capture=True, check=False)
+        # the name twice: `podman untag IMAGE` alone would remove every name of the image
+        run("podman", "untag", image, image, capture=True, check=False)
+    run("podman", "image", "prune", "--force", "--filter", "until=1h", capture=True, check=False)
+
+
 def dump_logs(stack: Stack) -> None:
     for name, container in stack.containers().items():
         out = run("podman", "logs", "--tail", "40", container, capture=True, check=False)
@@ -549,6 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="lianxin-image-test-"))
     os.environ["CONTAINERS_CONF"] = str(podman_config(scratch))
     run_id = uuid.uuid4().hex[:8]
+    image = IMAGE.format(run_id=run_id)
     infra = PrivateInfra(run_id)
     stack = None
     failures: list[str] = []
@@ -559,12 +578,12 @@ def main(argv: list[str] | None = None) -> int:
             base, how = ensure_base(args.rebuild_base)
             p["note"] = f"{base} ({how})"
         with phases.phase("build") as p:
-            p["note"] = build(base, scratch)
+            p["note"] = build(base, image, scratch)
         # A test helper in the image fails the run, but the stack is still tried: both verdicts
         # are worth having from one run.
         with phases.phase("contents") as p:
             try:
-                p["note"] = check_contents()
+                p["note"] = check_contents(image)
             except Failed as error:
                 failures.append(str(error))
                 p["note"] = "FAILED: test helpers in the image (listed below)"
@@ -572,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
         with phases.phase("infra") as p:
             ports = {f"IMAGE_TEST_{name.upper()}_PORT": str(free_port()) for name in SERVICES}
             env = os.environ | infra.create() | ports | {
-                "LIANXIN_IMAGE": IMAGE,
+                "LIANXIN_IMAGE": image,
                 # compose.yaml's required secrets: the services that use them are not run here
                 "POSTGRES_PASSWORD": "unused", "RABBITMQ_PASSWORD": "unused", "LIANXIN_DB_PASSWORD": "unused",
             }  # fmt: skip
@@ -597,6 +616,7 @@ def main(argv: list[str] | None = None) -> int:
         with phases.phase("cleanup") as p:
             if stack is not None:
                 stack.remove()
+            keep_cache(image)
             p["note"] = f"containers removed, {infra.remove()}; base image and build cache kept"
         shutil.rmtree(scratch, ignore_errors=True)
     print("\n" + phases.summary("passed" if not failures else "FAILED"), flush=True)
