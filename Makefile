@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 COMPOSE ?= docker compose -f deploy/compose.yaml
 
-.PHONY: run test unit integration lint reliability bench up down clean
+.PHONY: run test unit integration lint reliability bench image-test up down clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,16 @@ reliability: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python -m tests.support.prepare
 	$(BIN)/python -m bench.bench $(ARGS)
+
+# podman-compose from PyPI (Debian's is too old for the override's !reset/!override); its two
+# dependencies are already pinned in the venv, hence --no-deps.
+$(VENV)/.image-test: $(VENV)/.dev deploy/requirements-image-test.txt
+	$(BIN)/pip install --quiet --no-deps -r deploy/requirements-image-test.txt
+	touch $@
+
+## image-test: build the image with Podman (local Debian base) and run compose.yaml through the closed loop
+image-test: $(VENV)/.image-test
+	$(BIN)/python -m tools.image_test $(ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

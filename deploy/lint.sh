@@ -5,7 +5,8 @@
 #
 # Steps (all run; the exit status is 1 if any failed, 3 if a tool is missing):
 #   1. hadolint            DEPLOY_DIR/Dockerfile (config .hadolint.yaml)
-#   2. check-jsonschema    DEPLOY_DIR/compose.yaml against the bundled compose-spec schema
+#   2. check-jsonschema    DEPLOY_DIR/compose.yaml against the bundled compose-spec schema, and
+#                          compose.image-test.yaml (make image-test's override) with its tags resolved
 #   3. yamllint --strict   every YAML file (config .yamllint)
 #   4. JSON syntax         every *.json (RabbitMQ definitions)
 #   5. bash -n             every *.sh
@@ -101,6 +102,15 @@ check "Dockerfile" hadolint "${hadolint_args[@]}" "$deploy_dir/Dockerfile"
 # --- 2. compose ----------------------------------------------------------------------------
 step "check-jsonschema (compose-spec)"
 check "compose.yaml" check-jsonschema --builtin-schema vendor.compose-spec "$deploy_dir/compose.yaml"
+# make image-test's override uses the compose-spec merge tags !reset and !override, which the
+# schema's YAML loader does not know: lint_policy.py writes it out with them resolved first.
+override_schema() {
+    "$python" "$script_dir/lint_policy.py" resolve-tags "$1" "$2" \
+        && check-jsonschema --builtin-schema vendor.compose-spec "$2"
+}
+if [[ -f $deploy_dir/compose.image-test.yaml ]]; then
+    check "compose.image-test.yaml" override_schema "$deploy_dir/compose.image-test.yaml" "$tmp/compose.image-test.json"
+fi
 
 # --- 3. YAML style -------------------------------------------------------------------------
 step "yamllint"

@@ -2,6 +2,10 @@
 
     python deploy/lint_policy.py compose deploy/compose.yaml
     python deploy/lint_policy.py k8s FILE.yaml [FILE.yaml ...]   (raw or rendered manifests)
+    python deploy/lint_policy.py resolve-tags OVERRIDE.yaml OUT.json
+
+resolve-tags writes a compose override as JSON with the merge tags !reset and !override
+replaced by their values, so that check-jsonschema can read it (it knows no such tag).
 
 Each finding is printed as "FILE: object: problem"; the exit status is 1 if there is any.
 Needs PyYAML only (yamllint depends on it).
@@ -9,6 +13,7 @@ Needs PyYAML only (yamllint depends on it).
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 
@@ -145,7 +150,33 @@ def check_k8s(paths: list[str]) -> dict[str, list[str]]:
     return {path: problems for path, problems in found.items() if problems}
 
 
+class _MergeTagLoader(yaml.SafeLoader):
+    """SafeLoader that reads compose's !reset and !override as the plain value they carry."""
+
+
+def _tagged_value(loader: yaml.SafeLoader, node: yaml.Node) -> object:
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    return loader.construct_scalar(node)
+
+
+for _tag in ("!reset", "!override"):
+    _MergeTagLoader.add_constructor(_tag, _tagged_value)
+
+
+def resolve_tags(source: str, target: str) -> int:
+    with open(source, encoding="utf-8") as handle:
+        doc = yaml.load(handle, _MergeTagLoader)  # noqa: S506 (a SafeLoader with two more tags)
+    with open(target, "w", encoding="utf-8") as handle:
+        json.dump(doc, handle)
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 4 and argv[1] == "resolve-tags":
+        return resolve_tags(argv[2], argv[3])
     if len(argv) < 3 or argv[1] not in ("compose", "k8s"):
         print(__doc__, file=sys.stderr)
         return 2

@@ -100,6 +100,16 @@ def test_lint_fails_on_a_broken_compose_file_and_names_it(tmp_path):
     assert "FAIL: compose.yaml" in output, output
 
 
+def test_lint_reads_the_image_test_override_with_its_merge_tags_and_fails_on_a_broken_one(tmp_path):
+    copy = broken_copy(tmp_path, "compose.image-test.yaml", "    network_mode: host\n", "    network_mod: host\n")
+    result = run_lint(copy, LINT_K8S_VERSIONS="1.37.0")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "network_mod" in output, output
+    assert "FAIL: compose.image-test.yaml" in output, output
+    assert "FAIL: compose.yaml\n" not in output, output
+
+
 def test_lint_enforces_scalable_compose_services(tmp_path):
     copy = broken_copy(
         tmp_path,
