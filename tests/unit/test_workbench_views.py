@@ -4,6 +4,7 @@ from datetime import datetime
 
 import pytest
 
+from services.gateway.tenants import KEY_PREFIX
 from services.gateway.workbench import actor_name, queue_query, sla_badge
 
 pytestmark = pytest.mark.unit
@@ -43,4 +44,5 @@ def test_the_filter_form_becomes_the_list_query_with_dates_as_whole_days():
 def test_actors_are_shown_by_name():
     assert actor_name("staff:5f0c/王经理") == "王经理"
     assert actor_name("resident:5f0c") == "业主"
-    assert actor_name("甲物业/lx_live_ab") == "甲物业/lx_live_ab"
+    machine = f"甲物业/{KEY_PREFIX}ab"  # an API key's actor: the company and the key's shown prefix
+    assert actor_name(machine) == machine
