@@ -71,6 +71,7 @@ image-test: $(VENV)/.image-test
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/python -m tools.import_cycles
 	bash deploy/lint.sh
 
 up:

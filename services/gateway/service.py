@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from services.gateway.people import PeopleRoutes
 from services.gateway.residents import ResidentActions
+from services.gateway.routes.api_description import ApiDescriptionRoutes
 from services.gateway.routes.cases import CaseRoutes
 from services.gateway.routes.community import CommunityRoutes
 from services.gateway.routes.households import HouseholdRoutes
@@ -39,6 +40,7 @@ class GatewayService(
     HouseholdRoutes,
     ResidentActions,
     OperationRoutes,
+    ApiDescriptionRoutes,
     StaticRoutes,
     PeopleRoutes,
     PhotoRoutes,

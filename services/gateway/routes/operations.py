@@ -1,4 +1,5 @@
-"""Probes and the API's own description.
+"""Probes, and the spec's entries for the API's own description (served by
+:mod:`services.gateway.routes.api_description`).
 
 ``/metrics`` is not here: the gateway serves it on ``GATEWAY_METRICS_PORT`` only
 (:class:`services.common.health.HealthServer`), so the public port answers 404 for it.
@@ -6,15 +7,12 @@
 
 from __future__ import annotations
 
-import json
-
 from marshmallow import Schema, fields
 from werkzeug.wrappers import Request, Response
 
-from services.gateway import pages
 from services.gateway.apidoc import Route
 from services.gateway.http import endpoint, json_response
-from services.gateway.plumbing import Plumbing, answer, html
+from services.gateway.plumbing import Plumbing, answer
 
 
 class OperationRoutes(Plumbing):
@@ -29,18 +27,6 @@ class OperationRoutes(Plumbing):
     @endpoint("GET", "/readyz")
     def readyz(self, request: Request) -> Response:
         return answer(self.health.readyz())
-
-    @endpoint("GET", "/openapi.json")
-    def openapi_json(self, request: Request) -> Response:
-        from services.gateway.openapi import spec  # the spec is built from every route module, this one too
-
-        return json_response(spec())
-
-    @endpoint("GET", "/docs")
-    def docs(self, request: Request) -> Response:
-        from services.gateway.openapi import spec
-
-        return html(pages.docs_page(json.loads(json.dumps(spec()))))
 
 
 class HealthSchema(Schema):
