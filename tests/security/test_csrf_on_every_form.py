@@ -18,7 +18,7 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from services.gateway.http import Endpoint
 from services.gateway.service import GatewayService
 from tests.support.infra import wait_for
-from tests.support.people import signed_in_browser, survey_link
+from tests.support.people import signed_in_browser, staff_browser, survey_link
 
 pytestmark = pytest.mark.integration
 
@@ -68,9 +68,18 @@ def supervisor_key(platform):
         return tenants.issue_key(session, branch["tenant_id"], role="supervisor")
 
 
+def memberships(platform, tenant_id: str) -> list:
+    from services.gateway import staff
+
+    with platform.store("gateway").read() as session:
+        return sorted((m.id, m.role) for m in staff.members(session, tenant_id=tenant_id))  # the live ones
+
+
 def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(platform, victim, supervisor_key):
     base, ids = platform.base_url, victim.ids
     estate, case, visit = ids["estate_id"], ids["case_id"], ids["visit_id"]
+    clerk = staff_browser(platform, victim.tenant_id, "company_staff")
+    admin = staff_browser(platform, victim.tenant_id, "company_admin")
     link = wait_for(lambda: survey_link(platform, victim.tenant_id, "+8613912349001"))
     resident = signed_in_browser(platform, "13912349001")
     volunteer = signed_in_browser(platform, victim.volunteers[0]["phone"])
@@ -110,6 +119,26 @@ def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(pl
         "/v/visits/<string:visit_id>/accept": (volunteer, f"/v/visits/{visit}/accept", {}),
         "/v/visits/<string:visit_id>/complete": (volunteer, f"/v/visits/{visit}/complete", {"outcome": "unsatisfied"}),
         "/v/visits/<string:visit_id>/decline": (volunteer, f"/v/visits/{visit}/decline", {"reason": "伪造"}),
+        "/workbench/cases/<string:case_id>/comments": (
+            clerk,
+            f"/workbench/cases/{case}/comments",
+            {"body": "伪造", "visibility": "public"},
+        ),
+        "/workbench/cases/<string:case_id>/transitions": (
+            clerk,
+            f"/workbench/cases/{case}/transitions",
+            {"action": "reject", "note": "伪造"},
+        ),
+        "/workbench/settings/staff": (
+            admin,
+            "/workbench/settings/staff",
+            {"phone": "13912349003", "name": "伪造", "role": "company_admin"},
+        ),
+        "/workbench/settings/staff/<string:membership_id>/revoke": (
+            admin,
+            f"/workbench/settings/staff/{clerk.member.id}/revoke",
+            {},
+        ),
     }
     assert set(posts) == post_page_routes(), "a new form route: add it here"
 
@@ -121,6 +150,7 @@ def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(pl
             victim.get(f"/api/v1/cases/{case}/visits").json()["data"][0]["status"],
             victim.get(f"/api/v1/proposals/{ids['proposal_id']}").json(),
             victim.get("/api/v1/cases", params={"estate_id": estate, "limit": 100}).json()["data"],
+            memberships(platform, victim.tenant_id),
         )
 
     before = state()
@@ -136,6 +166,7 @@ def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(pl
     assert "伪造" not in str(before)
     assert resident.get(base + "/me", allow_redirects=False).status_code == 200
     assert supervisor.get(base + "/p/dashboard", allow_redirects=False).status_code == 200
+    assert clerk.get(base + "/workbench", allow_redirects=False).status_code == 200
 
 
 def test_the_survey_link_page_gives_an_anonymous_browser_a_token_that_works(platform, company):

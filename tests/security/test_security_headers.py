@@ -18,7 +18,7 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from services.gateway.http import Endpoint
 from services.gateway.service import GatewayService
 from tests.support.infra import wait_for
-from tests.support.people import signed_in_browser, survey_link
+from tests.support.people import signed_in_browser, staff_browser, survey_link
 
 PAGES = Path(__file__).resolve().parents[2] / "services/gateway/pages"
 EXPECTED = {
@@ -86,6 +86,8 @@ def test_every_page_and_answer_of_the_gateway_carries_the_security_headers_and_n
     assert supervisor.post(base + "/p/login", data=form, allow_redirects=False).status_code == 303
     resident = signed_in_browser(platform, "13912349001")
     volunteer = signed_in_browser(platform, victim.volunteers[0]["phone"])
+    clerk = staff_browser(platform, victim.tenant_id, "company_staff")
+    admin = staff_browser(platform, victim.tenant_id, "company_admin")
     anonymous = browser()
     pages = {
         "/docs": (anonymous, "/docs"),
@@ -116,6 +118,13 @@ def test_every_page_and_answer_of_the_gateway_carries_the_security_headers_and_n
         "/v/visits/<string:visit_id>": (volunteer, f"/v/visits/{ids['visit_id']}"),
         "/v/hours": (volunteer, "/v/hours"),
         "/v/shifts": (volunteer, "/v/shifts"),
+        "/workbench": (clerk, "/workbench"),
+        "/workbench/cases/<string:case_id>": (clerk, f"/workbench/cases/{case}"),
+        "/workbench/cases/<string:case_id>/photos/<string:photo_id>": (
+            clerk,
+            f"/workbench/cases/{case}/photos/{photo}",
+        ),
+        "/workbench/settings/staff": (admin, "/workbench/settings/staff"),
     }
     assert set(pages) == page_routes(), "a new page route: add it here"
     answers = {rule: who.get(base + path, allow_redirects=False) for rule, (who, path) in pages.items()}

@@ -272,3 +272,15 @@ def anonymous(platform, path: str, method: str = "get", **kwargs) -> requests.Re
 def phone() -> str:
     """A fresh mainland mobile in E.164, one per resident of a test."""
     return "+86139" + str(uuid.uuid4().int)[:8]
+
+
+def staff_browser(platform, tenant_id: str, role: str) -> requests.Session:
+    """A signed-in browser of a person the company has as ``role`` (``.member``: the membership)."""
+    from services.gateway import staff
+
+    phone = "139" + str(uuid.uuid4().int)[:8]
+    with platform.store("gateway").transaction() as session:
+        member = staff.invite(session, "+86" + phone, "测试员工", role, "test", utcnow(), tenant_id=tenant_id)
+    signed = signed_in_browser(platform, phone)
+    signed.member = member
+    return signed
