@@ -1,22 +1,21 @@
-"""The community's pages: the public league table and the party branch supervisor's dashboard.
+"""The community's public league table (红黑榜).
 
-The dashboard is for a browser, so the supervisor signs in once with the key (POST
-``/p/login``) and the key rides in an HttpOnly, SameSite=Strict cookie scoped to ``/p``.
+The party branch's dashboard that lived at ``/p/dashboard`` (signed in with a supervisor key kept
+in a cookie) is now the supervisor's view at the workbench, ``/workbench/branch``, signed in by
+phone (``routes/workbench_branch.py``); the old address redirects there. No key goes in a cookie.
 """
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
 from sqlalchemy import select
 from werkzeug.wrappers import Request, Response
 
-from services.gateway import community_pages, tenants
+from services.gateway import community_pages
 from services.gateway.apidoc import Param, Route
 from services.gateway.http import endpoint
 from services.gateway.models import Tenant
 from services.gateway.plumbing import Plumbing, html
 
-COOKIE = "lx_supervisor"
 LEAGUE_DAYS = 90
 
 
@@ -40,51 +39,16 @@ class CommunityRoutes(Plumbing):
             community_pages.league_page(community, names, estate_names, requests_league, survey_league, LEAGUE_DAYS)
         )
 
-    @endpoint("GET", "/p/login")
-    def login_form(self, request: Request) -> Response:
-        return html(community_pages.login_page())
-
-    @endpoint("POST", "/p/login")
-    def login(self, request: Request) -> Response:
-        key = (request.form.get("key") or "").strip()
-        with self.db.read() as session:
-            found = tenants.authenticate(session, key) if key else None
-        if found is None or found[1].role != "supervisor":
-            return html(community_pages.login_page("密钥无效，或不是社区党组织的督办密钥。"), 401)
-        self.rate_limits.hit(found[1].id, found[1].rate_limit)
-        response = see_other("/p/dashboard")
-        secure = str(self.config.get("PUBLIC_BASE_URL", "")).startswith("https://")
-        response.set_cookie(COOKIE, key, max_age=8 * 3600, path="/p", httponly=True, samesite="Strict", secure=secure)
-        return response
-
-    @endpoint("POST", "/p/logout")
-    def logout(self, request: Request) -> Response:
-        response = see_other("/p/login")
-        response.delete_cookie(COOKIE, path="/p")
-        return response
-
     @endpoint("GET", "/p/dashboard")
     def dashboard(self, request: Request) -> Response:
-        key = request.cookies.get(COOKIE, "")
-        with self.db.read() as session:
-            found = tenants.authenticate(session, key) if key else None
-        if found is None or found[1].role != "supervisor" or not found[0].community:
-            return see_other("/p/login")
-        self.rate_limits.hit(found[1].id, found[1].rate_limit)
-        community = found[0].community
-        names = {tid: name for tid, name in self._community(community).items() if tid != found[0].id}
-        figures = self._call("requests", "community_dashboard", sorted(names))
-        return html(community_pages.dashboard_page(community, names, figures))
+        """The old key-cookie dashboard is the party branch's view at the workbench now (phone sign-in)."""
+        return see_other("/workbench/branch")
 
 
 def see_other(location: str) -> Response:
     """A 303 to ``location``, with a link for anything that does not follow redirects."""
     body = f'<!doctype html><meta charset="utf-8"><a href="{location}">{location}</a>'
     return Response(body, status=303, headers={"Location": location}, mimetype="text/html")
-
-
-class LoginSchema(Schema):
-    key = fields.String(required=True, metadata={"description": "a supervisor API key"})
 
 
 ROUTES: tuple[Route, ...] = (
@@ -101,33 +65,10 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "GET",
-        "/p/login",
-        "Sign-in page of the supervisor's dashboard",
-        None,
-        auth=False,
-        content="text/html",
-        tag="pages",
-    ),
-    Route(
-        "POST",
-        "/p/login",
-        "Sign in with a supervisor key: sets an HttpOnly cookie and redirects to the dashboard",
+        "/p/dashboard",
+        "The party branch's old dashboard address: 303 to its view at the workbench, /workbench/branch",
         None,
         303,
-        LoginSchema,
-        errors=(401,),
-        auth=False,
-        content="text/html",
-        tag="pages",
-    ),
-    Route("POST", "/p/logout", "Sign out", None, 303, auth=False, content="text/html", tag="pages"),
-    Route(
-        "GET",
-        "/p/dashboard",
-        "The supervisor's dashboard: open, overdue and escalated cases per company, 12-week trend",
-        None,
-        params=(Param("lx_supervisor", "cookie", "set by POST /p/login", schema={"type": "string"}),),
-        errors=(303,),
         auth=False,
         content="text/html",
         tag="pages",
