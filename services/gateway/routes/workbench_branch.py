@@ -64,6 +64,14 @@ class BranchRoutes(WorkbenchRoutes):
             for estate in self._call("requests", "list_estates", tenant)
         }
 
+    @staticmethod
+    def _branch_id(value: str) -> str:
+        """An id from the path; one longer than any id is not found before anything else is asked
+        (before the sign-in too: a documented 404, not a 303 to /signin)."""
+        if len(value) > MAX_ID:
+            raise NotFound(f"{value[:MAX_ID]}… not found")
+        return value
+
     # --- the view: companies, escalations, overdue cases, household claims ----------------
 
     def _branch_page(self, person: SignedIn, member: staff.Membership, status: int = 200, **shown: object) -> Response:
@@ -99,8 +107,6 @@ class BranchRoutes(WorkbenchRoutes):
         """The community's case and the community's tenants; the 404 page for any other id."""
         tenants = sorted(self._branch_companies(member.community))
         try:
-            if len(case_id) > MAX_ID:
-                raise NotFound(case_id)
             return self._call("requests", "get_community_case", tenants, case_id), tenants
         except NotFound:
             raise Answered(
@@ -119,12 +125,14 @@ class BranchRoutes(WorkbenchRoutes):
 
     @endpoint("GET", "/workbench/branch/cases/<string:case_id>")
     def workbench_branch_case(self, request: Request, case_id: str) -> Response:
+        self._branch_id(case_id)
         person, member = self._at_branch(request)
         case, tenants = self._branch_case(person, member, case_id)
         return self._branch_case_page(person, member, case, tenants, done=DONE.get(request.args.get("done", "")))
 
     @endpoint("POST", "/workbench/branch/cases/<string:case_id>/instructions")
     def workbench_branch_instruct(self, request: Request, case_id: str) -> Response:
+        self._branch_id(case_id)
         person, member = self._at_branch(request)
         self._check_csrf(request, person)
         case, tenants = self._branch_case(person, member, case_id)
@@ -140,11 +148,12 @@ class BranchRoutes(WorkbenchRoutes):
     # --- household claims: confirm or reject, as the API does -----------------------------
 
     def _branch_decide(self, request: Request, claim_id: str, confirm: bool) -> Response:
+        self._branch_id(claim_id)
         person, member = self._at_branch(request)
         self._check_csrf(request, person)
         try:
             with self.db.transaction() as session:
-                register.decide(session, member.community, claim_id[:MAX_ID], confirm, member.actor, utcnow())
+                register.decide(session, member.community, claim_id, confirm, member.actor, utcnow())
         except NotFound:
             return self._workbench_message(person, member, 404, "没有找到这条申请", "申请不存在，或不属于本社区。")
         except Conflict:
