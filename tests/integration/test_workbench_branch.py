@@ -233,3 +233,20 @@ def test_the_old_dashboard_redirects_to_the_view_and_takes_no_key(platform, worl
     assert "Set-Cookie" not in old.headers
     assert anonymous(platform, "/p/login").status_code == 404
     assert anonymous(platform, "/p/login", method="post", data={"key": "lx_live_x"}).status_code in (404, 405)
+
+
+def test_the_case_list_s_open_filter_is_the_requests_service_s_word_for_still_being_handled(world):
+    """The filter the branch's escalation list uses, as the API offers it to every key."""
+    waiting = world.a.case(world.a.estate_id)
+    cancelled = world.a.case(world.a.estate_id)
+    assert world.a.transition(cancelled["id"], "cancel").status_code == 200
+    closed = world.a.case(world.a.estate_id)
+    world.a.close(closed["id"])
+
+    def listed(value: str) -> set[str]:
+        found = world.a.get("/api/v1/cases", params={"open": value, "limit": 100}).json()["data"]
+        return {c["id"] for c in found} & {waiting["id"], cancelled["id"], closed["id"]}
+
+    assert listed("true") == {waiting["id"]}
+    assert listed("false") == {cancelled["id"], closed["id"]}
+    assert world.a.get("/api/v1/cases", params={"open": "maybe"}).status_code == 422
