@@ -62,7 +62,7 @@ def seed(gateway: Store, requests: Store, volunteers: Store) -> Seeded:
         if tenants.find_tenant(session, BRANCH) is None:
             branch = tenants.create_tenant(session, BRANCH, COMMUNITY)
             key = tenants.issue_key(session, branch["tenant_id"], role="supervisor")
-            seeded.keys.append(IssuedKey(BRANCH, "supervisor", key, "the party branch: dashboard and community API"))
+            seeded.keys.append(IssuedKey(BRANCH, "supervisor", key, "the party branch: the community API"))
     for company in COMPANIES:
         with gateway.transaction() as session:
             tenant = tenants.find_tenant(session, company.name)

@@ -81,7 +81,8 @@ def banner(base: str, health_ports: dict[str, int], seeded: demo.Seeded) -> list
         *("  " + line for line in demo.key_lines(seeded)),
         f"  residents and volunteers sign in at {base}/signin (the code shows in this log)",
         f"  party branch:  league {base}/p/communities/{demo.COMMUNITY}/league",
-        f"                 dashboard {base}/p/dashboard (sign in with the party branch's supervisor key)",
+        f"                 the branch's view {base}/workbench/branch (a supervisor the operator invited signs in "
+        f"with their phone: lianxin staff invite --community {demo.COMMUNITY} --phone P --name N)",
         f"  try, with KEY set to {first['company']}'s company_admin key ({where}; each key is printed once only):",
         f'    curl -s -X POST {base}/api/v1/cases -H "Authorization: Bearer $KEY" '
         f"-H 'Content-Type: application/json' -d '{json.dumps(case, ensure_ascii=False)}'",

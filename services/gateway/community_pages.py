@@ -1,4 +1,4 @@
-"""The community's pages: the public league table (红黑榜) and the supervisor's dashboard (督办台).
+"""The community's public league table (红黑榜); the party branch's view is at the workbench (workbench_branch).
 
 Built from figures only (counts and rates per company and estate): no resident's name or
 phone can reach them. Charts are SVG drawn on the server.
@@ -6,7 +6,7 @@ phone can reach them. Charts are SVG drawn on the server.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from services.common.fields import SHANGHAI
 from services.gateway.pages import ENV
@@ -14,11 +14,6 @@ from services.gateway.pages import ENV
 
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{round(value * 100)}%"
-
-
-def local_time(text: str) -> str:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def league_rows(
@@ -87,20 +82,3 @@ def league_page(
         minimum_cases=requests_league["minimum_cases"],
         as_of=datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
     )
-
-
-def dashboard_page(community: str, names: dict[str, str], figures: dict, csrf: str = "") -> str:
-    companies = [row | {"name": names.get(row["tenant"], row["tenant"])} for row in figures["companies"]]
-    totals = {k: sum(row[k] for row in companies) for k in ("open", "overdue", "escalated")}
-    return ENV.get_template("dashboard.html").render(
-        community=community,
-        companies=companies,
-        totals=totals,
-        weeks=figures["weeks"],
-        as_of=local_time(figures["as_of"]),
-        csrf=csrf,
-    )
-
-
-def login_page(error: str = "", csrf: str = "") -> str:
-    return ENV.get_template("login.html").render(error=error, csrf=csrf)

@@ -43,8 +43,10 @@ class Membership:
 
     @property
     def actor(self) -> str:
-        """How the requests service records this person's changes (audit, history): id and name."""
-        return f"staff:{self.person_id}/{self.name}"
+        """How this person's changes are recorded (audit, history, comments, decisions): who, by id and
+        name; a community's supervisor as ``supervisor:`` so the record says it was the party branch."""
+        kind = "staff" if self.tenant_id else "supervisor"
+        return f"{kind}:{self.person_id}/{self.name}"
 
     @property
     def is_admin(self) -> bool:

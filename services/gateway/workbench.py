@@ -61,7 +61,8 @@ class Badge:
     kind: str  # late, paused, open, done
 
 
-def _span(seconds: float) -> str:
+def span(seconds: float) -> str:
+    """A duration as a person says it: minutes, hours and minutes, days and hours."""
     minutes = int(abs(seconds) // 60)
     if minutes < 60:
         return f"{minutes} 分钟"
@@ -88,8 +89,8 @@ def sla_badge(case: dict, now: datetime) -> Badge:
     what = "响应" if case["sla_stage"] == "response" else "办结"
     left = (due - now).total_seconds()
     if case.get("overdue") or left < 0:
-        return Badge(f"{what}已超时 {_span(left)}", "late")
-    return Badge(f"{what}剩余 {_span(left)}", "open")
+        return Badge(f"{what}已超时 {span(left)}", "late")
+    return Badge(f"{what}剩余 {span(left)}", "open")
 
 
 def queue_query(args: dict[str, str], starting_after: str | None) -> dict[str, Any]:
@@ -126,11 +127,14 @@ def local(text: str | None) -> str:
 
 
 def actor_name(actor: str | None) -> str:
-    """``staff:<id>/<name>`` → the name; a key's ``company/prefix`` and ``system:…`` as they are."""
+    """``staff:<id>/<name>`` → the name, ``supervisor:<id>/<name>`` → 党支部 and the name; a key's
+    ``company/prefix`` and ``system:…`` as they are."""
     if not actor:
         return ""
     if actor.startswith("staff:") and "/" in actor:
         return actor.split("/", 1)[1]
+    if actor.startswith("supervisor:") and "/" in actor:
+        return "党支部 " + actor.split("/", 1)[1]
     if actor.startswith("resident:"):
         return "业主"
     return actor

@@ -1,8 +1,14 @@
-"""The league table and the supervisor's dashboard in real headless Chromium, with screenshots."""
+"""The league table, and the supervisor's old dashboard address, in real headless Chromium, with screenshots."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+
+from services.common.db import utcnow
+from services.gateway import staff
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -17,13 +23,18 @@ def test_the_league_table_page(platform, browser, community_world):
     assert page.screenshot("league").stat().st_size > 10_000
 
 
-def test_the_supervisor_signs_in_and_sees_the_dashboard(platform, browser, community_world):
+def test_the_old_dashboard_address_leads_the_supervisor_to_sign_in_by_phone(
+    platform, browser, community_world, sign_in_codes
+):
+    """No key to type any more: /p/dashboard → the branch's view at the workbench → the phone sign-in."""
+    chief = "137" + f"{uuid.uuid4().int % 10**8:08d}"
+    with platform.store("gateway").transaction() as session:
+        staff.invite_first(session, "+86" + chief, "赵书记", utcnow(), community=community_world["name"])
     page = browser.page("dashboard")
-    assert page.goto(platform.base_url + "/p/dashboard") == 200  # after the redirect to the sign-in page
-    assert page.text("h1") == "红色物业督办台"
-    page.fill("#key", community_world["supervisor"])
-    page.click("button[type=submit]", navigates=True)
-    assert page.text("h1") == f"{community_world['name']} · 红色物业督办台"
+    assert page.goto(platform.base_url + "/p/dashboard") == 200  # after the redirects to the sign-in page
+    sign_in(page, sign_in_codes, chief)
+    assert page.url().endswith("/workbench/branch")
+    assert page.text("h1") == f"{community_world['name']} · 党支部督办"
     assert page.text("#open") == "1"
     assert page.count("svg.chart rect.closed") == 12
     assert page.screenshot("dashboard").stat().st_size > 10_000

@@ -1,4 +1,4 @@
-"""The community's league table (public) and the supervisor's dashboard (signed in), over HTTP."""
+"""The community's league table (public), and the supervisor's old dashboard address, over HTTP."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from services.gateway import tenants
+from services.common.db import utcnow
+from services.gateway import staff, tenants
 from tests.support.api import Api
-from tests.support.people import post_form
+from tests.support.people import Resident, anonymous, phone
 
 pytestmark = pytest.mark.integration
 
@@ -36,34 +37,22 @@ def test_the_league_shows_rates_and_withholds_small_groups(platform, community_w
     assert platform.http.get(platform.base_url + "/p/communities/没有这个社区/league").status_code == 404
 
 
-def test_the_dashboard_needs_a_supervisor_sign_in(platform, community_world):
-    http, base = platform.http, platform.base_url
-    anonymous = http.get(base + "/p/dashboard", allow_redirects=False)
-    assert (anonymous.status_code, anonymous.headers["Location"]) == (303, "/p/login")
-    company_key = community_world["good"].headers["Authorization"].removeprefix("Bearer ")
-    refused = post_form(platform, base + "/p/login", {"key": company_key}, allow_redirects=False)
-    assert refused.status_code == 401 and "不是社区党组织的督办密钥" in refused.text
-
-    import requests as requests_lib
-
-    browser = requests_lib.Session()
-    form = browser.get(base + "/p/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-    assert browser.cookies["lx_csrf"] == token
-    signed = browser.post(
-        base + "/p/login", data={"key": community_world["supervisor"], "csrf": token}, allow_redirects=False
-    )
-    assert (signed.status_code, signed.headers["Location"]) == (303, "/p/dashboard")
-    cookie = signed.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/p" in cookie
-    page = browser.get(base + "/p/dashboard")
+def test_the_dashboard_is_the_supervisor_s_view_at_the_workbench_signed_in_by_phone(platform, community_world):
+    """No key in a cookie any more: /p/dashboard sends to /workbench/branch, where a supervisor the
+    operator invited signs in with their phone and sees the same figures."""
+    old = anonymous(platform, "/p/dashboard")
+    assert (old.status_code, old.headers["Location"]) == (303, "/workbench/branch")
+    assert "Set-Cookie" not in old.headers
+    assert anonymous(platform, "/p/login").status_code == 404
+    assert anonymous(platform, "/workbench/branch").headers["Location"] == "/signin?next=/workbench/branch"
+    chief = phone()
+    with platform.store("gateway").transaction() as session:
+        staff.invite_first(session, chief, "赵书记", utcnow(), community=community_world["name"])
+    page = Resident(platform, chief).get("/workbench/branch")
     assert page.status_code == 200
     assert community_world["name"] in page.text
     assert re.search(r'<strong id="open">1</strong>', page.text)
     assert names(community_world["small"], platform) in page.text
+    assert f"{community_world['name']}党委" not in page.text  # the party branch's own tenant is no company
     assert page.text.count("<svg") == 1
-    assert "13900074000" not in page.text
-    token = re.search(r'action="/p/logout"><input type="hidden" name="csrf" value="([^"]+)"', page.text).group(1)
-    out = browser.post(base + "/p/logout", data={"csrf": token}, allow_redirects=False)
-    assert out.status_code == 303
-    assert browser.get(base + "/p/dashboard", allow_redirects=False).status_code == 303
+    assert "13900074000" not in page.text and "139****4000" not in page.text

@@ -329,7 +329,7 @@ def test_a_supervisor_invites_the_community_s_supervisors_and_works_no_company_s
     with platform.store("gateway").transaction() as session:
         staff.invite(session, chief_phone, "赵书记", "supervisor", "operator", utcnow(), community=COMMUNITY)
     chief = Resident(platform, chief_phone)
-    assert chief.get("/workbench").status_code == 200
+    assert chief.get("/workbench").headers["Location"] == "/workbench/branch"  # the party branch's view
     case = company.case(company.estate_id)
     refused = chief.get(f"/workbench/cases/{case['id']}")
     assert refused.status_code == 403 and "督办人员" in refused.text

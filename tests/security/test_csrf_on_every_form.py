@@ -1,14 +1,14 @@
 """Every state-changing form of the pages carries a CSRF token and is refused 403 without it.
 
-Issue 18: the supervisor's sign-in and sign-out and a survey answered through its link took
-forms without any token. Signed-in forms check the session's token; forms posted before (or
-without) a session use the double-submit ``lx_csrf`` cookie (services/gateway/csrf.py).
+Issue 18: the supervisor's (key) sign-in and sign-out, since replaced by the workbench's phone
+sign-in, and a survey answered through its link took forms without any token. Signed-in forms
+check the session's token; forms posted before (or without) a session use the double-submit
+``lx_csrf`` cookie (services/gateway/csrf.py).
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,8 @@ pytestmark = pytest.mark.integration
 
 PAGES = Path(__file__).resolve().parents[2] / "services/gateway/pages"
 FORM = re.compile(r"<form\b[^>]*method=\"post\"[^>]*>(.*?)</form>", re.S | re.I)
+CLAIM = "c" * 26  # made up
+COMMUNITY = "政通路社区"  # the victim company's (tests.support.api.new_company)
 HIDDEN_CSRF = '<input type="hidden" name="csrf" value="{{ csrf }}">'
 
 
@@ -59,15 +61,6 @@ def browser() -> requests.Session:
     return session
 
 
-@pytest.fixture(scope="module")
-def supervisor_key(platform):
-    from services.gateway import tenants
-
-    with platform.store("gateway").transaction() as session:
-        branch = tenants.create_tenant(session, f"测试党委{uuid.uuid4().hex[:6]}", f"测试社区{uuid.uuid4().hex[:6]}")
-        return tenants.issue_key(session, branch["tenant_id"], role="supervisor")
-
-
 def memberships(platform, tenant_id: str) -> list:
     from services.gateway import staff
 
@@ -75,7 +68,7 @@ def memberships(platform, tenant_id: str) -> list:
         return sorted((m.id, m.role) for m in staff.members(session, tenant_id=tenant_id))  # the live ones
 
 
-def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(platform, victim, supervisor_key):
+def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(platform, victim):
     base, ids = platform.base_url, victim.ids
     estate, case, visit = ids["estate_id"], ids["case_id"], ids["visit_id"]
     clerk = staff_browser(platform, victim.tenant_id, "company_staff")
@@ -83,19 +76,13 @@ def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(pl
     link = wait_for(lambda: survey_link(platform, victim.tenant_id, "+8613912349001"))
     resident = signed_in_browser(platform, "13912349001")
     volunteer = signed_in_browser(platform, victim.volunteers[0]["phone"])
-    supervisor = browser()
-    given = re.search(r'name="csrf" value="([^"]+)"', supervisor.get(base + "/p/login").text)
-    login = {"key": supervisor_key} | ({"csrf": given.group(1)} if given else {})
-    signed = supervisor.post(base + "/p/login", data=login, allow_redirects=False)
-    assert signed.status_code == 303
+    supervisor = staff_browser(platform, None, "supervisor", community=COMMUNITY)
     anonymous = browser()
     # Each form route, who posts it, and what it would have changed.
     posts = {
         "/signin/code": (anonymous, "/signin/code", {"phone": "13912349002"}),
         "/signin": (anonymous, "/signin", {"phone": "13912349002", "code": "123456"}),
         "/signout": (resident, "/signout", {}),
-        "/p/login": (anonymous, "/p/login", {"key": supervisor_key}),
-        "/p/logout": (supervisor, "/p/logout", {}),
         "/s/<string:token>": (anonymous, link.removeprefix(base), {"score": "1", "comment": "伪造"}),
         "/e/<string:estate_id>/households": (resident, f"/e/{estate}/households", {"household": "1-1-101"}),
         "/e/<string:estate_id>/report": (resident, f"/e/{estate}/report", {"category": "repair", "title": "x"}),
@@ -134,6 +121,22 @@ def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(pl
             "/workbench/settings/staff",
             {"phone": "13912349003", "name": "伪造", "role": "company_admin"},
         ),
+        "/workbench/branch/cases/<string:case_id>/instructions": (
+            supervisor,
+            f"/workbench/branch/cases/{case}/instructions",
+            {"body": "伪造"},
+        ),
+        # made-up claims: the token is checked before anything is looked up
+        "/workbench/branch/claims/<string:claim_id>/confirm": (
+            supervisor,
+            f"/workbench/branch/claims/{'c' * 26}/confirm",
+            {},
+        ),
+        "/workbench/branch/claims/<string:claim_id>/reject": (
+            supervisor,
+            f"/workbench/branch/claims/{'c' * 26}/reject",
+            {},
+        ),
         "/workbench/settings/staff/<string:membership_id>/revoke": (
             admin,
             f"/workbench/settings/staff/{clerk.member.id}/revoke",
@@ -159,13 +162,12 @@ def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(pl
             refused = who.post(base + path, data=form | ({"csrf": token} if token else {}), allow_redirects=False)
             assert refused.status_code == 403, (rule, token, refused.status_code)
             assert "lx_session" not in refused.headers.get("Set-Cookie", ""), rule
-            assert "lx_supervisor" not in refused.headers.get("Set-Cookie", ""), rule
     # Nothing changed: no answer, reply, visit outcome, vote or case; the resident and the
     # supervisor are still signed in.
     assert state() == before
     assert "伪造" not in str(before)
     assert resident.get(base + "/me", allow_redirects=False).status_code == 200
-    assert supervisor.get(base + "/p/dashboard", allow_redirects=False).status_code == 200
+    assert supervisor.get(base + "/workbench/branch", allow_redirects=False).status_code == 200
     assert clerk.get(base + "/workbench", allow_redirects=False).status_code == 200
 
 

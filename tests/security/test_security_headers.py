@@ -8,7 +8,6 @@ WSGI app (services/gateway/headers.py); styles are files under /static.
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 
 import pytest
@@ -72,18 +71,11 @@ def browser() -> requests.Session:
 
 @pytest.mark.integration
 def test_every_page_and_answer_of_the_gateway_carries_the_security_headers_and_no_inline_code(platform, victim):
-    from services.gateway import tenants
 
     base, ids = platform.base_url, victim.ids
     estate, case, proposal, photo = ids["estate_id"], ids["case_id"], ids["proposal_id"], ids["photo_id"]
     link = wait_for(lambda: survey_link(platform, victim.tenant_id, "+8613912349001"))
-    with platform.store("gateway").transaction() as session:
-        branch = tenants.create_tenant(session, f"党委{uuid.uuid4().hex[:6]}", "政通路社区")
-        key = tenants.issue_key(session, branch["tenant_id"], role="supervisor")
-    supervisor = browser()
-    token = re.search(r'name="csrf" value="([^"]+)"', supervisor.get(base + "/p/login").text)
-    form = {"key": key} | ({"csrf": token.group(1)} if token else {})
-    assert supervisor.post(base + "/p/login", data=form, allow_redirects=False).status_code == 303
+    supervisor = staff_browser(platform, None, "supervisor", community="政通路社区")  # the victim's community
     resident = signed_in_browser(platform, "13912349001")
     volunteer = signed_in_browser(platform, victim.volunteers[0]["phone"])
     clerk = staff_browser(platform, victim.tenant_id, "company_staff")
@@ -98,8 +90,7 @@ def test_every_page_and_answer_of_the_gateway_carries_the_security_headers_and_n
         "/static/<string:name>": (anonymous, "/static/people.css"),
         "/signin": (anonymous, "/signin"),
         "/s/<string:token>": (anonymous, link.removeprefix(base)),
-        "/p/login": (anonymous, "/p/login"),
-        "/p/dashboard": (supervisor, "/p/dashboard"),
+        "/p/dashboard": (anonymous, "/p/dashboard"),  # a redirect to the workbench's branch view now
         "/p/communities/<string:community>/league": (anonymous, "/p/communities/政通路社区/league"),
         "/p/estates/<string:estate_id>/board": (anonymous, f"/p/estates/{estate}/board"),
         "/p/estates/<string:estate_id>/calendar": (anonymous, f"/p/estates/{estate}/calendar"),
@@ -125,6 +116,8 @@ def test_every_page_and_answer_of_the_gateway_carries_the_security_headers_and_n
             f"/workbench/cases/{case}/photos/{photo}",
         ),
         "/workbench/settings/staff": (admin, "/workbench/settings/staff"),
+        "/workbench/branch": (supervisor, "/workbench/branch"),
+        "/workbench/branch/cases/<string:case_id>": (supervisor, f"/workbench/branch/cases/{case}"),
     }
     assert set(pages) == page_routes(), "a new page route: add it here"
     answers = {rule: who.get(base + path, allow_redirects=False) for rule, (who, path) in pages.items()}

@@ -274,13 +274,16 @@ def phone() -> str:
     return "+86139" + str(uuid.uuid4().int)[:8]
 
 
-def staff_browser(platform, tenant_id: str, role: str) -> requests.Session:
-    """A signed-in browser of a person the company has as ``role`` (``.member``: the membership)."""
+def staff_browser(platform, tenant_id: str | None, role: str, community: str | None = None) -> requests.Session:
+    """A signed-in browser of a person the company (or the community, for a supervisor) has as
+    ``role``; ``.member`` is the membership."""
     from services.gateway import staff
 
     phone = "139" + str(uuid.uuid4().int)[:8]
     with platform.store("gateway").transaction() as session:
-        member = staff.invite(session, "+86" + phone, "测试员工", role, "test", utcnow(), tenant_id=tenant_id)
+        member = staff.invite(
+            session, "+86" + phone, "测试员工", role, "test", utcnow(), tenant_id=tenant_id, community=community
+        )
     signed = signed_in_browser(platform, phone)
     signed.member = member
     return signed

@@ -73,14 +73,8 @@ class WorkbenchRoutes(PeopleRoutes, PhotoRoutes):
     @endpoint("GET", "/workbench")
     def workbench_queue(self, request: Request) -> Response:
         person, member = self._at_workbench(request, company=False)
-        if member.tenant_id is None:  # a supervisor only: the party branch's view comes with its own page
-            return self._workbench_message(
-                person,
-                member,
-                200,
-                "党支部督办",
-                "督办人员可在“人员”中邀请本社区的督办人员；各物业公司的案件请见督办台 /p/dashboard。",
-            )
+        if member.tenant_id is None:  # a supervisor only: the party branch's view (routes/workbench_branch.py)
+            return see_other("/workbench/branch")
         args = request.args.to_dict()
         query = queue_query(args, args.get("starting_after"))
         errors: dict[str, str] = {}
