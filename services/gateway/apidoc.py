@@ -39,6 +39,12 @@ class Route:
     open311: bool = False  # Open311 GeoReport v2: bare arrays, JSON or XML, errors as [{code, description}]
 
 
+def page_id(name: str) -> Param:
+    """An id in a page's path: any text (an unknown one is a 404 page, and before sign-in a 303),
+    so no length or pattern is documented that the page would have to refuse first."""
+    return Param(name, "path", required=True, schema={"type": "string"})
+
+
 def path_id(name: str) -> Param:
     """A required id in the path, e.g. ``path_id("case_id")`` for ``/cases/{case_id}``."""
     return Param(name, "path", required=True)

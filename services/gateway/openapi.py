@@ -202,8 +202,8 @@ def operation(route: Route) -> dict:
         errors |= {400, 413, 415}
     if route.method == "POST":
         errors |= {400, 409, 422}
-    # A resident's page (or a form posted from it, or a resident's own photo) answers errors with a page too.
-    pages = route.content == "text/html" or route.path.startswith(("/s/", "/me/"))
+    # A page (or a form posted from it, or a photo shown on one) answers errors with a page too.
+    pages = route.content == "text/html" or route.path.startswith(("/s/", "/me/", "/workbench/"))
     for code in sorted(errors):
         content: dict = {"application/problem+json": {"schema": "Problem"}}
         if pages:

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Request, Response
 from services.common.errors import Conflict, Gone, NotFound, ValidationFailed
 from services.common.phones import mask_phone
 from services.gateway import households, qr, resident_views, sessions
-from services.gateway.apidoc import Param, Route, path_id
+from services.gateway.apidoc import Param, Route, page_id, path_id
 from services.gateway.authorization import Forbidden
 from services.gateway.http import endpoint
 from services.gateway.pages import LABELS
@@ -491,12 +491,6 @@ class ResidentPages(ResidentActions, PeopleRoutes, PhotoRoutes):
 
 
 ESTATE = path_id("estate_id")
-
-
-def page_id(name: str) -> Param:
-    """An id in a page's path: any text (an unknown one is a 404 page, and before sign-in a 303),
-    so no length or pattern is documented that the page would have to refuse first."""
-    return Param(name, "path", required=True, schema={"type": "string"})
 
 
 PAGE_ESTATE = page_id("estate_id")

@@ -20,7 +20,7 @@ from services.common.db import utcnow
 from services.common.errors import Conflict, NotFound, Stale, ValidationFailed
 from services.common.fields import mainland_mobile
 from services.gateway import staff
-from services.gateway.apidoc import Param, Route, path_id
+from services.gateway.apidoc import Param, Route, page_id
 from services.gateway.http import Answered, endpoint
 from services.gateway.people import PeopleRoutes, see_other
 from services.gateway.routes.photos import PhotoRoutes
@@ -263,7 +263,7 @@ class WorkbenchRoutes(PeopleRoutes, PhotoRoutes):
 
 
 SESSION = Param("lx_session", "cookie", "set by signing in (/signin)", schema={"type": "string"})
-CASE = path_id("case_id")
+CASE = page_id("case_id")  # a page's id: an unknown one is a 404 page, before sign-in a 303
 
 
 def _page(method: str, path: str, summary: str, *args: object, **kwargs: object) -> Route:
@@ -285,11 +285,11 @@ ROUTES: tuple[Route, ...] = (
     _page("POST", "/workbench/cases/{case_id}/comments", "Staff: a public reply or an internal note (form: csrf, "
           "body, visibility)", None, 303, params=(CASE,), errors=(403, 404, 422)),
     _page("GET", "/workbench/cases/{case_id}/photos/{photo_id}", "Staff: a photo of the company's case",
-          params=(CASE, path_id("photo_id")), errors=(303, 403, 404), content="image/jpeg"),
+          params=(CASE, page_id("photo_id")), errors=(303, 403, 404), content="image/jpeg"),
     _page("GET", "/workbench/settings/staff", "Admins: the company's staff (supervisors: the community's)",
           errors=(303, 403)),
     _page("POST", "/workbench/settings/staff", "Admins: invite by phone, name and role (form: csrf)", None, 303,
           errors=(403, 409, 422)),
     _page("POST", "/workbench/settings/staff/{membership_id}/revoke", "Admins: revoke a membership (form: csrf)",
-          None, 303, params=(path_id("membership_id"),), errors=(403, 404, 409)),
+          None, 303, params=(page_id("membership_id"),), errors=(403, 404, 409)),
 )  # fmt: skip
