@@ -44,6 +44,11 @@ RESIDENT_APP = frozenset({"resident_app"})
 EVERY_ROLE = frozenset(ROLES)
 
 
+class Unauthorized(LianxinError):
+    status = 401
+    title = "Unauthorized"
+
+
 class Forbidden(LianxinError):
     status = 403
     title = "Forbidden"
@@ -60,6 +65,7 @@ class Caller:
     community: str | None = None
     resident_phone: str | None = None  # only ever from the resident's own session token
     person_session: str | None = None  # that session's id (an app signs its resident out with it)
+    person: str | None = None  # that resident's person id (one per phone, whichever session)
 
 
 # (method, path as documented in /openapi.json) → the roles that may call it.
@@ -183,6 +189,17 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/open311/v2/requests.{format}"): COMPANY,
     ("GET", "/open311/v2/requests/{service_request_id}.{format}"): COMPANY,
 }
+
+
+# The routes an app key calls before its resident has a token: the key alone is enough there.
+WITHOUT_RESIDENT: frozenset[tuple[str, str]] = frozenset(
+    {("POST", "/api/v1/sign-in/code"), ("POST", "/api/v1/sign-in")}
+)
+
+
+def needs_key(method: str, rule: str) -> bool:
+    """Whether the route is one of the table's: a key is required, and checked before anything else."""
+    return (method, spec_path(rule)) in POLICY
 
 
 def spec_path(rule: str) -> str:
