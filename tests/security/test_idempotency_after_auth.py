@@ -165,3 +165,13 @@ def test_an_open311_post_without_a_key_is_open311s_401_and_keeps_nothing(platfor
     assert [a.status_code for a in answers] == [401, 401], answers[-1].text
     assert answers[-1].json() == [{"code": 401, "description": "send Authorization: Bearer <api key>"}]
     assert row_count(platform) == before
+
+
+def test_an_open311_key_reused_for_another_post_is_open311s_422(platform, company):
+    same = key()
+    assert open311_post(company, same).status_code == 201
+    form = {"service_code": "repair", "attribute[estate]": company.estate_id, "description": "另一件事"}
+    url = company.lx.base_url + "/open311/v2/requests.json"
+    other = company.lx.http.post(url, data=form | {"api_key": company.key}, headers=same, timeout=15)
+    assert other.status_code == 422, other.text
+    assert other.json() == [{"code": 422, "description": "this Idempotency-Key was used for a different request"}]
