@@ -23,7 +23,9 @@ People who sign in themselves in a browser (residents, volunteers) use no key at
 ``lx_session`` cookie of :mod:`services.gateway.people`; their pages check it themselves.
 
 A route missing from :data:`POLICY` is refused to every role (and a unit test fails), so a new
-endpoint cannot be open by accident.
+endpoint cannot be open by accident. A route in it is authenticated and checked here by the
+endpoint itself (:mod:`services.gateway.authentication`), before its body or its
+``Idempotency-Key`` is looked at.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What every gateway route uses: the dependencies, authentication and bounded RPC calls."""
+"""What every gateway route uses: the dependencies, the caller (authenticated by the endpoint) and bounded RPC."""
 
 from __future__ import annotations
 
