@@ -35,8 +35,12 @@ def limiter_of(container: Any) -> Limiter:
 def presented_key(request: Request) -> str:
     """The bearer key, or Open311's ``api_key`` parameter on an Open311 route; 401 when there is none."""
     header = request.headers.get("Authorization", "")
-    if not header and request.path.startswith("/open311/") and request.values.get("api_key"):
-        header = "Bearer " + request.values["api_key"]  # Open311 clients send the key as a parameter
+    if not header and request.path.startswith("/open311/"):
+        # Open311 clients send the key as a parameter. The body is cached before the form is
+        # parsed from it: parsing alone consumes it, and the Idempotency-Key fingerprint reads it.
+        request.get_data(cache=True)
+        if request.values.get("api_key"):
+            header = "Bearer " + request.values["api_key"]
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("send Authorization: Bearer <api key>")
