@@ -3,8 +3,10 @@
 Every route is an :func:`endpoint`: it reads the body within the size limit, turns any
 error (ours, a service's over RPC, werkzeug's) into ``application/problem+json``,
 echoes ``X-Request-Id``, which also travels in the RPC context into the events caused, and
-and :class:`GatewayServer` adds the security headers (:mod:`services.gateway.headers`) to
-every answer, the router's own 404 and 405 included.
+:class:`GatewayServer` adds the security headers (:mod:`services.gateway.headers`) to
+every answer, the router's own 404 and 405 included. A route of the authorization table is
+authenticated before anything else (then, for a POST, its ``Idempotency-Key``); a route may
+render its errors its own way (Open311's ``problems``).
 """
 
 from __future__ import annotations
