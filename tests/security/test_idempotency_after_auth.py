@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from services.gateway import tenants
 from services.gateway.models import IdempotentRequest
-from tests.conftest import Api, new_company, resident_app
+from tests.support.api import Api, new_company, resident_app
 
 pytestmark = pytest.mark.integration
 

@@ -145,7 +145,8 @@ class NotificationRoutes(Plumbing):
     def rotate_webhook_secret(self, request: Request, webhook_id: str) -> Response:
         tenant, _ = self._tenant(request)
         payload = read_json(request) if request.get_data(cache=True) else {}
-        return json_response(self._call("notifications", "rotate_webhook_secret", tenant, webhook_id, payload))
+        rotated = self._call("notifications", "rotate_webhook_secret", tenant, webhook_id, payload)
+        return idempotency.shown_once(json_response(rotated), "secret")  # never kept for a replay
 
     @endpoint("GET", "/api/v1/webhooks/<string:webhook_id>/deliveries")
     def webhook_deliveries(self, request: Request, webhook_id: str) -> Response:

@@ -4,8 +4,8 @@ Rows kept until now were scoped by the raw credential (or the bare path, for Ope
 unauthenticated posts), so none will match a request again; and some hold a working API key,
 a webhook's ``whsec_`` secret or a resident's token in clear. Nothing else changes in the table.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01 18:00:00
 
 """
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0004"
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
