@@ -23,7 +23,9 @@ People who sign in themselves in a browser (residents, volunteers) use no key at
 ``lx_session`` cookie of :mod:`services.gateway.people`; their pages check it themselves.
 
 A route missing from :data:`POLICY` is refused to every role (and a unit test fails), so a new
-endpoint cannot be open by accident.
+endpoint cannot be open by accident. A route in it is authenticated and checked here by the
+endpoint itself (:mod:`services.gateway.authentication`), before its body or its
+``Idempotency-Key`` is looked at.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ RESIDENT_APP = frozenset({"resident_app"})
 EVERY_ROLE = frozenset(ROLES)
 
 
+class Unauthorized(LianxinError):
+    status = 401
+    title = "Unauthorized"
+
+
 class Forbidden(LianxinError):
     status = 403
     title = "Forbidden"
@@ -60,6 +67,7 @@ class Caller:
     community: str | None = None
     resident_phone: str | None = None  # only ever from the resident's own session token
     person_session: str | None = None  # that session's id (an app signs its resident out with it)
+    person: str | None = None  # that resident's person id (one per phone, whichever session)
 
 
 # (method, path as documented in /openapi.json) → the roles that may call it.
@@ -183,6 +191,17 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/open311/v2/requests.{format}"): COMPANY,
     ("GET", "/open311/v2/requests/{service_request_id}.{format}"): COMPANY,
 }
+
+
+# The routes an app key calls before its resident has a token: the key alone is enough there.
+WITHOUT_RESIDENT: frozenset[tuple[str, str]] = frozenset(
+    {("POST", "/api/v1/sign-in/code"), ("POST", "/api/v1/sign-in")}
+)
+
+
+def needs_key(method: str, rule: str) -> bool:
+    """Whether the route is one of the table's: a key is required, and checked before anything else."""
+    return (method, spec_path(rule)) in POLICY
 
 
 def spec_path(rule: str) -> str:

@@ -3,8 +3,10 @@
 Every route is an :func:`endpoint`: it reads the body within the size limit, turns any
 error (ours, a service's over RPC, werkzeug's) into ``application/problem+json``,
 echoes ``X-Request-Id``, which also travels in the RPC context into the events caused, and
-and :class:`GatewayServer` adds the security headers (:mod:`services.gateway.headers`) to
-every answer, the router's own 404 and 405 included.
+:class:`GatewayServer` adds the security headers (:mod:`services.gateway.headers`) to
+every answer, the router's own 404 and 405 included. A route of the authorization table is
+authenticated before anything else (then, for a POST, its ``Idempotency-Key``); a route may
+render its errors its own way (Open311's ``problems``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -32,16 +35,13 @@ from services.common.database import database_of
 from services.common.db import utcnow
 from services.common.errors import LianxinError, ValidationFailed
 from services.common.tracing import new_traceparent, trace_id_of, valid_traceparent
-from services.gateway import headers, idempotency
+from services.gateway import authentication, authorization, headers, idempotency
+from services.gateway.authorization import Caller
+from services.gateway.authorization import Unauthorized as Unauthorized  # the routes raise it from here too
 
 log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
-
-
-class Unauthorized(LianxinError):
-    status = 401
-    title = "Unauthorized"
 
 
 class ServiceUnavailable(LianxinError):
@@ -193,16 +193,36 @@ class GatewayServer(WebServer):
         return headers.on_every_answer(behind_proxies(super().get_wsgi_app(), hops))
 
 
+class ContentTooLarge(LianxinError):
+    status = 413
+    title = "Content too large"
+
+
+Problems = Callable[[Request, BaseException], Response]
+
+
 class Endpoint(HttpRequestHandler):
-    """nameko's HTTP entrypoint with our error format, body limit and request ids."""
+    """nameko's HTTP entrypoint with our error format, body limit, request ids, authentication first.
+
+    A route of the authorization table is authenticated and authorised here, before anything
+    else is read: only then is its ``Idempotency-Key`` looked at (:meth:`_once`).
+    """
 
     server = GatewayServer()
 
-    def __init__(self, method: str, url: str, body_limit: str = "MAX_BODY_BYTES", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        body_limit: str = "MAX_BODY_BYTES",
+        problems: Problems | None = None,
+        **kwargs: Any,
+    ) -> None:
         # 4xx answers (our typed errors) are logged by nameko as warnings, not as errors.
         kwargs.setdefault("expected_exceptions", (LianxinError,))
         super().__init__(method, url, **kwargs)
         self.body_limit = body_limit  # the setting that bounds this route's body (bulk imports have their own)
+        self.problems = problems or (lambda request, exc: problem_from(exc))  # Open311 answers errors its own way
 
     def handle_request(self, request: Request) -> Response:
         started = time.monotonic()
@@ -220,13 +240,12 @@ class Endpoint(HttpRequestHandler):
         request.environ["lianxin.traceparent"] = traceparent
         request.environ["lianxin.route"] = (self.method, self.url)  # what the authorization table is keyed by
         request.max_content_length = int(self.container.config.get(self.body_limit) or DEFAULTS[self.body_limit])
-        if request.content_length is not None and request.content_length > request.max_content_length:
-            response = problem(413, "Content too large", f"body over {request.max_content_length} bytes")
-        else:
-            try:
-                response = self._once(request, request_id)
-            except Exception as exc:  # the idempotency store failing: still a problem, never a bare 500
-                response = problem_from(exc)
+        try:
+            if request.content_length is not None and request.content_length > request.max_content_length:
+                raise ContentTooLarge(f"body over {request.max_content_length} bytes")
+            response = self._once(request, request_id, self._authenticate(request))
+        except Exception as exc:  # who calls, or the idempotency store: still a problem, never a bare 500
+            response = self.problems(request, exc)
         response.headers["X-Request-Id"] = request_id
         response.headers["traceparent"] = traceparent
         log.info(
@@ -238,38 +257,42 @@ class Endpoint(HttpRequestHandler):
         )
         return response
 
-    def _once(self, request: Request, request_id: str) -> Response:
-        """A POST with ``Idempotency-Key`` runs at most once; its answer is replayed to retries."""
+    def _authenticate(self, request: Request) -> Caller | None:
+        """The caller of a route of the authorization table (401/403/429 otherwise); None for the others."""
+        if not authorization.needs_key(self.method, self.url):
+            return None  # public routes and pages (whose people sign in with a cookie) check for themselves
+        request.shallow = False  # Open311 sends its key in the form
+        store = database_of(self.container).open()
+        caller = authentication.authenticate(
+            request, store, authentication.limiter_of(self.container), self.method, self.url
+        )
+        request.environ[authentication.ENVIRON] = caller
+        return caller
+
+    def _once(self, request: Request, request_id: str, caller: Caller | None) -> Response:
+        """A caller's POST with ``Idempotency-Key`` runs at most once; its answer is replayed to retries.
+
+        Only an authenticated caller's: elsewhere (pages, survey links) the header means nothing,
+        and nothing is written for it.
+        """
         key = request.headers.get("Idempotency-Key")
-        if request.method != "POST" or key is None:
+        if request.method != "POST" or key is None or caller is None:
             return self._run(request, request_id)
         if not key.strip() or len(key) > idempotency.MAX_KEY_LENGTH:
-            return problem(400, "Bad request", "Idempotency-Key must be 1 to 255 characters")
+            raise idempotency.BadKey()
         request.shallow = False
-        # An app's key is shared by its residents: each resident's token is a scope of its own.
-        resident = request.headers.get("Lianxin-Resident-Token")
-        scope = idempotency.digest(
-            request.headers.get("Authorization") or request.path, *([resident] if resident else [])
-        )
+        scope = idempotency.scope_of(caller, request.method, request.path)
         fingerprint = idempotency.digest(request.method, request.path, request.query_string, request.get_data())
         ttl = timedelta(hours=float(self.container.config.get("IDEMPOTENCY_TTL_HOURS", 24)))
-        store = database_of(self.container).open()
-        session = store.sessions()
+        session = database_of(self.container).open().sessions()
         try:
-            try:
-                found = idempotency.claim(session, scope, key, fingerprint, utcnow(), ttl)
-            except idempotency.Mismatch:
-                return problem(422, "Validation failed", "this Idempotency-Key was used for a different request")
-            except idempotency.InFlight:
-                response = problem(409, "Conflict", "a request with this Idempotency-Key is still being processed")
-                response.headers["Retry-After"] = "1"
-                return response
+            found = idempotency.claim(session, scope, key, fingerprint, utcnow(), ttl)
             if isinstance(found, idempotency.Stored):
                 return Response(
                     found.body, status=found.status, headers=found.headers | {"Idempotent-Replayed": "true"}
                 )
             response = self._run(request, request_id)
-            idempotency.finish(session, found, response.status_code, dict(response.headers), response.get_data(True))
+            idempotency.finish(session, found, response)
             return response
         finally:
             session.close()

@@ -48,8 +48,10 @@ class ApiKey(Base):
 class IdempotentRequest(Base):
     """A POST made with an ``Idempotency-Key``: its fingerprint and, once answered, the answer.
 
-    ``scope`` is the SHA-256 of the caller's credential (the API key, or the survey link for
-    a resident), so two integrators can use the same key without meeting.
+    ``scope`` is the SHA-256 of who calls and where (company, API key, the resident an app acts
+    for, method, path: :func:`services.gateway.idempotency.scope_of`), so two integrators, or two
+    residents of one app, can use the same key without meeting. Only authenticated callers have
+    rows, and ``body`` never holds a secret (it is set to null, see the idempotency module).
     """
 
     __tablename__ = "idempotent_requests"

@@ -117,6 +117,8 @@ def open311_operation(route: Route) -> dict:
             "required": True,
             "content": {"application/x-www-form-urlencoded": {"schema": route.body}},
         }
+    if route.method == "POST":
+        op["parameters"].append(IDEMPOTENCY_KEY)
     schema: object = {"type": "object"}
     if route.response is not None:
         schema = (
@@ -128,7 +130,8 @@ def open311_operation(route: Route) -> dict:
         "description": "OK",
         "content": {"application/json": {"schema": schema}, "text/xml": {"schema": {"type": "string"}}},
     }
-    for code in sorted(set(route.errors) | {400, 401, 429, 500, 503}):
+    idempotency = {409, 422} if route.method == "POST" else set()
+    for code in sorted(set(route.errors) | {400, 401, 429, 500, 503} | idempotency):
         op["responses"][str(code)] = {"description": HTTP_TITLES.get(code, "Error"), "content": OPEN311_ERRORS}
     return op
 
@@ -154,7 +157,7 @@ def operation(route: Route) -> dict:
     ]
     if route.query is not None:
         parameters.append({"in": "query", "schema": route.query})
-    if route.method == "POST":
+    if route.method == "POST" and route.auth:  # only a caller with a key has answers kept
         parameters.append(IDEMPOTENCY_KEY)
     if parameters:
         op["parameters"] = parameters
@@ -244,7 +247,10 @@ IDEMPOTENCY_KEY = {
     "description": (
         "Any unique string (a UUID): a retry with the same key and body gets the first answer again, "
         "with `Idempotent-Replayed: true`; the same key with another body is 422; while the first "
-        "is still running, 409. Kept 24 hours."
+        "is still running, 409. Kept 24 hours, per company, API key, resident (an app's) and "
+        "method and path; checked only once the key is (401 first). A secret the first answer "
+        "showed (`api_key`, a webhook's `secret`, a resident's `token`) is never kept: the replay "
+        "has it `null`, lists it in `withheld` and in the `Idempotent-Withheld` header."
     ),
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }

@@ -28,7 +28,7 @@ from services.common.config import DEFAULTS
 from services.common.db import utcnow
 from services.common.errors import ValidationFailed, validated
 from services.common.fields import MobilePhone, Timestamp, mainland_mobile
-from services.gateway import authorization, codes, csrf, pages, sessions
+from services.gateway import authorization, codes, csrf, idempotency, pages, sessions
 from services.gateway.apidoc import Route
 from services.gateway.http import Answered, ServiceUnavailable, Unauthorized, endpoint, json_response, read_json
 from services.gateway.plumbing import Plumbing
@@ -260,7 +260,8 @@ class PeopleRoutes(Plumbing):
         outcome, token, expires = self._sign_in(data["phone"], data["code"], app_key_id=caller.key_id)
         if token is None:
             raise ValidationFailed(outcome.message, {"code": [outcome.message]})
-        return json_response({"token": token, "expires_at": expires.isoformat(timespec="seconds") + "Z"}, 201)
+        answer = json_response({"token": token, "expires_at": expires.isoformat(timespec="seconds") + "Z"}, 201)
+        return idempotency.shown_once(answer, "token")  # never kept for a replay
 
     @endpoint("DELETE", "/api/v1/sign-in")
     def app_sign_out(self, request: Request) -> Response:

@@ -1,8 +1,6 @@
-"""What every gateway route uses: the dependencies, authentication and bounded RPC calls."""
+"""What every gateway route uses: the dependencies, the caller (authenticated by the endpoint) and bounded RPC."""
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 import eventlet
 from nameko.dependency_providers import Config
@@ -18,13 +16,13 @@ from services.common.errors import NotFound
 from services.common.health import Answer, HealthServer
 from services.common.storage import PhotoStore
 from services.common.tracing import LogContext
-from services.gateway import authorization, sessions, tenants, uploads
+from services.gateway import authentication, sessions, uploads
 from services.gateway.authorization import Caller
-from services.gateway.http import ServiceUnavailable, Unauthorized
+from services.gateway.http import ServiceUnavailable
 from services.gateway.models import Base, DeadLetter, Inbox, Outbox, Tenant
 from services.gateway.ratelimit import RateLimits
 
-RESIDENT_TOKEN = "Lianxin-Resident-Token"
+RESIDENT_TOKEN = authentication.RESIDENT_TOKEN
 
 
 class Plumbing:
@@ -49,44 +47,23 @@ class Plumbing:
         return caller.tenant, caller.actor
 
     def _caller(self, request: Request) -> Caller:
-        """Who calls, authenticated, rate limited and authorised (see :mod:`services.gateway.authorization`).
+        """Who calls, authenticated, rate limited and authorised (see :mod:`services.gateway.authentication`).
 
-        A ``resident_app`` key acts for a resident only with that resident's own session token
-        (``Lianxin-Resident-Token``, from the one-time-code sign-in through this very app): no
-        token, or a token of another app, an ended or an expired session, is 401 on every route.
+        The endpoint has done it before the route runs (every route of the authorization table)
+        and left the caller in the request; a route outside the table does it here, and is refused.
         """
         if getattr(self, "caller", None) is not None:
             return self.caller
-        caller = self._key_caller(request)
-        if caller.role == "resident_app":
-            resident = self._resident(request, caller.key_id)
-            caller = replace(caller, resident_phone=resident.phone, person_session=resident.session_id)
+        caller = request.environ.get(authentication.ENVIRON)
+        if caller is None:
+            method, rule = request.environ.get("lianxin.route", (request.method, request.path))
+            caller = authentication.authenticate(request, self.db.store, self.rate_limits, method, rule)
         self.caller = caller
         return caller
 
     def _key_caller(self, request: Request) -> Caller:
-        """The bearer key's caller, without any resident yet (the apps' sign-in routes stop here)."""
-        header = request.headers.get("Authorization", "")
-        if not header and request.path.startswith("/open311/") and request.values.get("api_key"):
-            header = "Bearer " + request.values["api_key"]  # Open311 clients send the key as a parameter
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise Unauthorized("send Authorization: Bearer <api key>")
-        with self.db.read() as session:
-            found = tenants.authenticate(session, key.strip())
-        if found is None:
-            raise Unauthorized("unknown or revoked API key")
-        tenant, api_key = found
-        self.rate_limits.hit(api_key.id, api_key.rate_limit)
-        method, rule = request.environ.get("lianxin.route", (request.method, request.path))
-        authorization.check(api_key.role, method, rule)
-        return Caller(
-            tenant=tenant.id,
-            actor=f"{tenant.name}/{api_key.prefix}",
-            role=api_key.role,
-            key_id=api_key.id,
-            community=tenant.community,
-        )
+        """The bearer key's caller, without any resident (the apps' sign-in routes, where the endpoint stops there)."""
+        return self._caller(request)
 
     def _secure_cookies(self) -> bool:
         """Cookies marked Secure when residents reach us over https (``PUBLIC_BASE_URL``)."""
@@ -108,20 +85,6 @@ class Plumbing:
         if not isinstance(reporter, dict):
             return payload  # the owning service reports the shape error
         return payload | {"reporter": reporter | {"phone": self.caller.resident_phone}}
-
-    def _resident(self, request: Request, app_key_id: str) -> sessions.SignedIn:
-        """The resident an app acts for: the live session of ``Lianxin-Resident-Token`` obtained with this key.
-
-        Read from the database on every request, so a sign-out holds on every gateway instance at once.
-        """
-        token = request.headers.get(RESIDENT_TOKEN, "").strip()
-        if not token:
-            raise Unauthorized(f"an app acts for a resident only with {RESIDENT_TOKEN} (POST /api/v1/sign-in)")
-        with self.db.transaction() as session:
-            resident = sessions.resume(session, token, utcnow(), app_key_id=app_key_id)
-        if resident is None:
-            raise Unauthorized(f"{RESIDENT_TOKEN} is unknown, signed out, expired or another app's: sign in again")
-        return resident
 
     def _call(self, service: str, method: str, *args: object) -> object:
         """Call a service over RPC; 503 when it does not answer within RPC_TIMEOUT.

@@ -7,7 +7,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.errors import validated
 from services.common.fields import Text, Timestamp
-from services.gateway import tenants
+from services.gateway import idempotency, tenants
 from services.gateway.apidoc import Route, path_id
 from services.gateway.authorization import Forbidden
 from services.gateway.http import endpoint, json_response, read_json
@@ -92,7 +92,7 @@ class KeyRoutes(Plumbing):
         with self.db.transaction() as session:
             key = tenants.issue_key(session, caller.tenant, role=data["role"], rate_limit=data["rate_limit"])
             created = KeySchema().dump(tenants.authenticate(session, key)[1]) | {"api_key": key}
-        return json_response(created, 201)
+        return idempotency.shown_once(json_response(created, 201), "api_key")  # never kept for a replay
 
     @endpoint("POST", "/api/v1/keys/<string:key_id>/revoke")
     def revoke_key(self, request: Request, key_id: str) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Request, Response
 
+from services.gateway import idempotency
 from services.gateway.apidoc import PAGE, Param, Route, path_id
 from services.gateway.http import BadRequest, endpoint, json_response, read_json
 from services.gateway.plumbing import Plumbing
@@ -111,7 +112,8 @@ class NotificationRoutes(Plumbing):
     @endpoint("POST", "/api/v1/webhooks")
     def create_webhook(self, request: Request) -> Response:
         tenant, _ = self._tenant(request)
-        return json_response(self._call("notifications", "create_webhook", tenant, read_json(request)), 201)
+        created = self._call("notifications", "create_webhook", tenant, read_json(request))
+        return idempotency.shown_once(json_response(created, 201), "secret")  # never kept for a replay
 
     @endpoint("GET", "/api/v1/webhooks")
     def list_webhooks(self, request: Request) -> Response:
@@ -143,7 +145,8 @@ class NotificationRoutes(Plumbing):
     def rotate_webhook_secret(self, request: Request, webhook_id: str) -> Response:
         tenant, _ = self._tenant(request)
         payload = read_json(request) if request.get_data(cache=True) else {}
-        return json_response(self._call("notifications", "rotate_webhook_secret", tenant, webhook_id, payload))
+        rotated = self._call("notifications", "rotate_webhook_secret", tenant, webhook_id, payload)
+        return idempotency.shown_once(json_response(rotated), "secret")  # never kept for a replay
 
     @endpoint("GET", "/api/v1/webhooks/<string:webhook_id>/deliveries")
     def webhook_deliveries(self, request: Request, webhook_id: str) -> Response:

@@ -6,6 +6,7 @@ header. Errors are Open311's ``[{code, description}]``, in the format asked for.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from services.common.errors import LianxinError, NotFound, ValidationFailed
 from services.common.fields import utc_text
 from services.gateway import open311
 from services.gateway.apidoc import Param, Route
-from services.gateway.http import endpoint
+from services.gateway.http import endpoint, problem_from
 from services.gateway.plumbing import Plumbing
 
 FORMAT = Param("format", "path", "json or xml", True, {"type": "string", "enum": list(open311.FORMATS)})
@@ -30,6 +31,23 @@ def rfc3339(text: str) -> bool:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).tzinfo is not None
     except ValueError:
         return False
+
+
+def open311_problem(request: Request, exc: BaseException) -> Response:
+    """An error before the route ran (the key, ``Idempotency-Key``), Open311's way, in the format asked for."""
+    fmt = (getattr(request, "path_values", None) or {}).get("format")
+    said = problem_from(exc)  # status, text and headers (Retry-After, WWW-Authenticate) as the API says them
+    text = json.loads(said.get_data(True))
+    body, mimetype = open311.render(
+        "errors",
+        [{"code": said.status_code, "description": text.get("detail") or text["title"]}],
+        fmt if fmt in open311.FORMATS else "json",
+    )
+    response = Response(body, status=said.status_code, mimetype=mimetype)
+    for name in ("Retry-After", "WWW-Authenticate"):
+        if name in said.headers:
+            response.headers[name] = said.headers[name]
+    return response
 
 
 class Open311Routes(Plumbing):
@@ -58,7 +76,7 @@ class Open311Routes(Plumbing):
         estates = {e["id"]: e["name"] for e in self._call("requests", "list_estates", tenant)}
         return categories, estates
 
-    @endpoint("GET", "/open311/v2/services.<string:format>")
+    @endpoint("GET", "/open311/v2/services.<string:format>", problems=open311_problem)
     def open311_services(self, request: Request, format: str) -> Response:
         def work() -> list[dict]:
             tenant, _ = self._tenant(request)
@@ -66,7 +84,7 @@ class Open311Routes(Plumbing):
 
         return self._open311(format, "services", work)
 
-    @endpoint("GET", "/open311/v2/services/<string:service_code>.<string:format>")
+    @endpoint("GET", "/open311/v2/services/<string:service_code>.<string:format>", problems=open311_problem)
     def open311_definition(self, request: Request, service_code: str, format: str) -> Response:
         def work() -> dict:
             tenant, _ = self._tenant(request)
@@ -77,7 +95,7 @@ class Open311Routes(Plumbing):
 
         return self._open311(format, "definition", work)
 
-    @endpoint("POST", "/open311/v2/requests.<string:format>")
+    @endpoint("POST", "/open311/v2/requests.<string:format>", problems=open311_problem)
     def open311_submit(self, request: Request, format: str) -> Response:
         def work() -> list[dict]:
             tenant, actor = self._tenant(request)
@@ -89,7 +107,7 @@ class Open311Routes(Plumbing):
 
         return self._open311(format, "requests", work, 201)
 
-    @endpoint("GET", "/open311/v2/requests.<string:format>")
+    @endpoint("GET", "/open311/v2/requests.<string:format>", problems=open311_problem)
     def open311_requests(self, request: Request, format: str) -> Response:
         def work() -> list[dict]:
             tenant, _ = self._tenant(request)
@@ -98,7 +116,7 @@ class Open311Routes(Plumbing):
 
         return self._open311(format, "requests", work)
 
-    @endpoint("GET", "/open311/v2/requests/<string:service_request_id>.<string:format>")
+    @endpoint("GET", "/open311/v2/requests/<string:service_request_id>.<string:format>", problems=open311_problem)
     def open311_request(self, request: Request, service_request_id: str, format: str) -> Response:
         def work() -> list[dict]:
             tenant, _ = self._tenant(request)
