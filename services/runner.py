@@ -12,7 +12,6 @@ eventlet.monkey_patch()  # before anything else touches sockets or threads
 
 import argparse  # noqa: E402
 import logging  # noqa: E402
-import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 
@@ -20,7 +19,7 @@ from nameko.runners import ServiceRunner  # noqa: E402
 
 from services.common import deadline, logs, topology  # noqa: E402
 from services.common.broker import bound_nameko_connections  # noqa: E402
-from services.common.config import SERVICES, service_config  # noqa: E402
+from services.common.config import SERVICES, service_config, setting  # noqa: E402
 
 log = logging.getLogger("lianxin.runner")
 
@@ -45,7 +44,7 @@ def dump_greenlets(*_: object) -> None:
 def run(name: str) -> int:
     config = service_config(name)
     bound_nameko_connections()
-    logs.configure(name, str(config["LOG_LEVEL"]), os.environ.get("LOG_FORMAT", "text"))
+    logs.configure(name, str(config["LOG_LEVEL"]), setting("LOG_FORMAT"))
     topology.declare(config)
     runner = ServiceRunner(config)
     runner.add_service(topology.service_class(name))

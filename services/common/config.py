@@ -63,7 +63,51 @@ DEFAULTS: dict[str, str] = {
     "WEBHOOK_ALLOWED_HOSTS": "",  # hosts let through the public-address rule (on-premise receivers), exact match
     "WEBHOOK_MAX_PER_COMPANY": "10",
     "WEBHOOK_SECRET_GRACE_HOURS": "24",  # after a rotation the old secret still signs this long (default)
+    # The notifications service's channels, providers, batching and retries (services/notifications/settings.py).
+    "NOTIFY_RATE_LIMITS": "",  # per channel, e.g. aliyun_sms=50,email=10 (messages per second)
+    "NOTIFY_BATCH_SIZE": "100",
+    "NOTIFY_POLL_SECONDS": "1.0",
+    "NOTIFY_BATCH_PAUSE_SECONDS": "0",
+    "NOTIFY_MAX_ATTEMPTS": "8",
+    "NOTIFY_RETRY_BASE_SECONDS": "30",
+    "NOTIFY_RETRY_CAP_SECONDS": "480",
+    "SMTP_HOST": "127.0.0.1",
+    "SMTP_PORT": "25",
+    "SMTP_SENDER": "noreply@lianxin.local",
+    "SMTP_USER": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_STARTTLS": "0",
+    "SMTP_TIMEOUT_SECONDS": "10",
+    "ALIYUN_SMS_ACCESS_KEY_ID": "",
+    "ALIYUN_SMS_ACCESS_KEY_SECRET": "",
+    "ALIYUN_SMS_SIGN_NAME": "",
+    "ALIYUN_SMS_TEMPLATES": "",
+    "ALIYUN_SMS_ENDPOINT": "https://dysmsapi.aliyuncs.com/",
+    "ALIYUN_SMS_REGION": "cn-hangzhou",
+    "TENCENT_SMS_SECRET_ID": "",
+    "TENCENT_SMS_SECRET_KEY": "",
+    "TENCENT_SMS_SDK_APP_ID": "",
+    "TENCENT_SMS_SIGN_NAME": "",
+    "TENCENT_SMS_TEMPLATES": "",
+    "TENCENT_SMS_REGION": "ap-guangzhou",
+    "TENCENT_SMS_ENDPOINT": "https://sms.tencentcloudapi.com",
+    "WECHAT_APP_ID": "",
+    "WECHAT_APP_SECRET": "",
+    "WECHAT_TEMPLATES": "",
+    "WECHAT_ENDPOINT": "https://api.weixin.qq.com",
+    "WECHAT_PAGE": "",
+    "WEBHOOK_TIMEOUT_SECONDS": "10",
+    "WEBHOOK_DISABLE_AFTER_FAILURES": "10",
+    "WEBHOOK_DISABLE_AFTER_SECONDS": str(24 * 3600),
+    "LOG_FORMAT": "text",  # text or json
 }
+
+
+def configured(config: Mapping[str, object], name: str) -> str:
+    """One setting from a service's config dict (nameko's), else its default: the default is stated
+    here only, never again at the call site."""
+    value = config.get(name)
+    return str(value) if value not in (None, "") else DEFAULTS[name]
 
 
 def setting(name: str, env: Mapping[str, str] | None = None) -> str:

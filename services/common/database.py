@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.common import metrics, outbox
 from services.common.broker import ConfirmingPublisher
+from services.common.config import configured
 from services.common.db import Store, make_engine
 from services.common.envelope import make_event
 
@@ -123,11 +124,11 @@ class OutboxRelay(DependencyProvider):
             database.open(),
             database.models[0],
             self.publisher,
-            batch_size=int(config.get("RELAY_BATCH_SIZE", 200)),
+            batch_size=int(configured(config, "RELAY_BATCH_SIZE")),
         )
         self.loop = outbox.RelayLoop(
             self.relay,
-            poll_seconds=float(config.get("RELAY_POLL_SECONDS", 0.5)),
+            poll_seconds=float(configured(config, "RELAY_POLL_SECONDS")),
             service=self.container.service_name,
         )
         database.open().on_commit(self.loop.nudge)

@@ -37,7 +37,7 @@ from sqlalchemy import func, select, text
 
 from services.common import metrics, topology
 from services.common.broker import connect
-from services.common.config import DEFAULTS
+from services.common.config import DEFAULTS, configured
 from services.common.database import database_of
 
 log = logging.getLogger(__name__)
@@ -242,7 +242,7 @@ class Health(DependencyProvider):
         self._stopped = threading.Event()
 
     def start(self) -> None:
-        grace = float(self.container.config.get("CONSUMER_WATCHDOG_SECONDS", 60) or 0)
+        grace = float(configured(self.container.config, "CONSUMER_WATCHDOG_SECONDS"))
         if grace > 0:
             self._watching = True
             self.container.spawn_managed_thread(lambda: self._watch(grace), identifier="consumer-watchdog")

@@ -28,7 +28,7 @@ from sqlalchemy import exc as sa_exc
 
 from services.common import metrics, topology
 from services.common.broker import ConfirmingPublisher, Outgoing
-from services.common.config import retry_delays
+from services.common.config import configured, retry_delays
 from services.common.database import database_of
 from services.common.ids import new_id
 
@@ -86,8 +86,8 @@ class Subscription(EventHandler):
             self.source_service, self.event_type, self.container.service_name, self.method_name
         )
         self.queue = topology.event_queue(self.subscription, config)
-        self.delays = retry_delays(str(config.get("RETRY_DELAYS", "1")))
-        self.max_attempts = int(config.get("DLQ_MAX_ATTEMPTS", 6))
+        self.delays = retry_delays(configured(config, "RETRY_DELAYS"))
+        self.max_attempts = int(configured(config, "DLQ_MAX_ATTEMPTS"))
         self.publisher = ConfirmingPublisher(config["AMQP_URI"])
         Consumer.setup(self)
 

@@ -16,7 +16,7 @@ from kombu import Exchange, Queue
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from services.common.broker import connect
-from services.common.config import SERVICES, retry_delays
+from services.common.config import SERVICES, configured, retry_delays
 
 SERVICE_CLASSES = {
     "requests": "services.requests.service:RequestsService",
@@ -103,7 +103,7 @@ def declare(config: Mapping[str, object], subscriptions: Iterable[Subscription] 
         channel = conn.channel()
         for service in SERVICES:
             event_exchange(service)(channel).declare()
-        for seconds in retry_delays(str(config.get("RETRY_DELAYS", "1"))):
+        for seconds in retry_delays(configured(config, "RETRY_DELAYS")):
             delay_queue(seconds, config)(channel).declare()
         for sub in subs:
             event_queue(sub, config)(channel).declare()

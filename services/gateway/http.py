@@ -30,7 +30,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Request, Response
 
 from services.common import metrics
-from services.common.config import DEFAULTS
+from services.common.config import DEFAULTS, configured
 from services.common.database import database_of
 from services.common.db import utcnow
 from services.common.errors import LianxinError, ValidationFailed
@@ -283,7 +283,7 @@ class Endpoint(HttpRequestHandler):
         request.shallow = False
         scope = idempotency.scope_of(caller, request.method, request.path)
         fingerprint = idempotency.digest(request.method, request.path, request.query_string, request.get_data())
-        ttl = timedelta(hours=float(self.container.config.get("IDEMPOTENCY_TTL_HOURS", 24)))
+        ttl = timedelta(hours=float(configured(self.container.config, "IDEMPOTENCY_TTL_HOURS")))
         session = database_of(self.container).open().sessions()
         try:
             found = idempotency.claim(session, scope, key, fingerprint, utcnow(), ttl)

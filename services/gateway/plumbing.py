@@ -9,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Request, Response
 
-from services.common.config import DEFAULTS
+from services.common.config import DEFAULTS, configured
 from services.common.database import Database
 from services.common.db import utcnow
 from services.common.errors import NotFound
@@ -93,7 +93,7 @@ class Plumbing:
         for the publish can leave a pooled connection half-open (seen after a broker
         restart), so the publish is bounded by the connection timeouts instead.
         """
-        timeout = float(self.config.get("RPC_TIMEOUT", 10))
+        timeout = float(configured(self.config, "RPC_TIMEOUT"))
         reply = getattr(getattr(self, service), method).call_async(*args)
         with eventlet.Timeout(timeout, ServiceUnavailable(f"{service} did not answer in {timeout:g}s")):
             return reply.result()

@@ -165,11 +165,11 @@ class Dispatcher(DependencyProvider):
             build_channels(settings),
             RetryPolicy.from_settings(settings),
             WebhookPolicy.from_settings(settings),
-            batch=int(settings.number("NOTIFY_BATCH_SIZE", 100)),
+            batch=int(settings.number("NOTIFY_BATCH_SIZE")),
         )
-        self.poll = settings.number("NOTIFY_POLL_SECONDS", 1.0)
+        self.poll = settings.number("NOTIFY_POLL_SECONDS")
         # A pause between busy passes paces a big broadcast, leaving the database to the API meanwhile.
-        self.pause = settings.number("NOTIFY_BATCH_PAUSE_SECONDS", 0.0)
+        self.pause = settings.number("NOTIFY_BATCH_PAUSE_SECONDS")
         self.wake = threading.Event()
         self.running = True
         store.on_commit(self.wake.set)

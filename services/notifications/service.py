@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.common.config import configured
 from services.common.database import Database, OutboxRelay
 from services.common.db import utcnow
 from services.common.envelope import load_event
@@ -54,7 +55,7 @@ class NotificationsService:
 
     @property
     def ttl_days(self) -> int:
-        return int(self.config.get("SURVEY_TTL_DAYS", 7))
+        return int(configured(self.config, "SURVEY_TTL_DAYS"))
 
     # -- contacts, preferences, settings ------------------------------------------------
 

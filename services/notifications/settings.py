@@ -31,22 +31,23 @@ class Settings:
         self.config = config
         self.environ = os.environ if environ is None else environ
 
-    def get(self, name: str, default: str = "") -> str:
+    def get(self, name: str) -> str:
+        """The config's value, else the environment's, else the one default (config.DEFAULTS)."""
         value = self.config.get(name)
         if value is None or value == "":
             value = self.environ.get(name, "")
-        return str(value) if value not in (None, "") else default
+        return str(value) if value not in (None, "") else DEFAULTS[name]
 
-    def number(self, name: str, default: float) -> float:
-        return float(self.get(name, str(default)))
+    def number(self, name: str) -> float:
+        return float(self.get(name))
 
     def flag(self, name: str) -> bool:
-        return self.get(name, "0").lower() in ("1", "true", "yes", "on")
+        return self.get(name).lower() in ("1", "true", "yes", "on")
 
 
 def channel_names(settings: Settings) -> list[str]:
     """``NOTIFY_CHANNELS`` in order; in-app is always on."""
-    names = [n.strip() for n in settings.get("NOTIFY_CHANNELS", "inapp,log").split(",") if n.strip()]
+    names = [n.strip() for n in settings.get("NOTIFY_CHANNELS").split(",") if n.strip()]
     unknown = [n for n in names if n not in KNOWN_CHANNELS]
     if unknown:
         raise ValueError(f"NOTIFY_CHANNELS: unknown channel(s) {unknown}; known: {', '.join(KNOWN_CHANNELS)}")
@@ -115,17 +116,17 @@ def build_channels(settings: Settings) -> ChannelSet:
             continue
         if name == "log":
             # Sign-in codes are shown to the developer only outside production (see LogChannel).
-            production = settings.get("LIANXIN_ENV", "development").strip().lower() == "production"
+            production = settings.get("LIANXIN_ENV").strip().lower() == "production"
             built.senders[name] = LogChannel(show_codes=not production)
         elif name == "email":
             built.senders[name] = SmtpEmailChannel(
-                settings.get("SMTP_HOST", "127.0.0.1"),
-                int(settings.get("SMTP_PORT", "25")),
-                settings.get("SMTP_SENDER", "noreply@lianxin.local"),
+                settings.get("SMTP_HOST"),
+                int(settings.get("SMTP_PORT")),
+                settings.get("SMTP_SENDER"),
                 username=settings.get("SMTP_USER") or None,
                 password=settings.get("SMTP_PASSWORD") or None,
                 starttls=settings.flag("SMTP_STARTTLS"),
-                timeout=settings.number("SMTP_TIMEOUT_SECONDS", 10),
+                timeout=settings.number("SMTP_TIMEOUT_SECONDS"),
             )
         elif name == "aliyun_sms":
             specs = built.templates[name] = parse_templates(settings.get("ALIYUN_SMS_TEMPLATES"))
@@ -134,8 +135,8 @@ def build_channels(settings: Settings) -> ChannelSet:
                 settings.get("ALIYUN_SMS_ACCESS_KEY_SECRET"),
                 settings.get("ALIYUN_SMS_SIGN_NAME"),
                 {kind: spec.template_id for kind, spec in specs.items()},
-                settings.get("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/"),
-                region_id=settings.get("ALIYUN_SMS_REGION", "cn-hangzhou"),
+                settings.get("ALIYUN_SMS_ENDPOINT"),
+                region_id=settings.get("ALIYUN_SMS_REGION"),
             )
         elif name == "tencent_sms":
             specs = built.templates[name] = parse_templates(settings.get("TENCENT_SMS_TEMPLATES"))
@@ -146,8 +147,8 @@ def build_channels(settings: Settings) -> ChannelSet:
                 settings.get("TENCENT_SMS_SIGN_NAME"),
                 {kind: spec.template_id for kind, spec in specs.items()},
                 {kind: spec.variables for kind, spec in specs.items()},
-                region=settings.get("TENCENT_SMS_REGION", "ap-guangzhou"),
-                endpoint=settings.get("TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com"),
+                region=settings.get("TENCENT_SMS_REGION"),
+                endpoint=settings.get("TENCENT_SMS_ENDPOINT"),
             )
         elif name == "wechat":
             specs = built.templates[name] = parse_templates(settings.get("WECHAT_TEMPLATES"))
@@ -155,7 +156,7 @@ def build_channels(settings: Settings) -> ChannelSet:
                 settings.get("WECHAT_APP_ID"),
                 settings.get("WECHAT_APP_SECRET"),
                 {kind: spec.template_id for kind, spec in specs.items()},
-                endpoint=settings.get("WECHAT_ENDPOINT", "https://api.weixin.qq.com"),
+                endpoint=settings.get("WECHAT_ENDPOINT"),
                 page=settings.get("WECHAT_PAGE") or None,
             )
     for name, rate in parse_rates(settings.get("NOTIFY_RATE_LIMITS")).items():
@@ -183,9 +184,9 @@ class RetryPolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
         return cls(
-            int(settings.number("NOTIFY_MAX_ATTEMPTS", 8)),
-            settings.number("NOTIFY_RETRY_BASE_SECONDS", 30),
-            settings.number("NOTIFY_RETRY_CAP_SECONDS", 480),
+            int(settings.number("NOTIFY_MAX_ATTEMPTS")),
+            settings.number("NOTIFY_RETRY_BASE_SECONDS"),
+            settings.number("NOTIFY_RETRY_CAP_SECONDS"),
         )
 
 
@@ -207,10 +208,10 @@ class WebhookPolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> WebhookPolicy:
         return cls(
-            settings.number("WEBHOOK_TIMEOUT_SECONDS", 10),
-            int(settings.number("WEBHOOK_DISABLE_AFTER_FAILURES", 10)),
-            settings.number("WEBHOOK_DISABLE_AFTER_SECONDS", 24 * 3600),
-            int(settings.number("WEBHOOK_MAX_PER_COMPANY", cls.max_per_company)),
-            settings.number("WEBHOOK_SECRET_GRACE_HOURS", cls.secret_grace_hours),
-            Policy.from_text(settings.get("WEBHOOK_ALLOWED_HOSTS", DEFAULTS["WEBHOOK_ALLOWED_HOSTS"])),
+            settings.number("WEBHOOK_TIMEOUT_SECONDS"),
+            int(settings.number("WEBHOOK_DISABLE_AFTER_FAILURES")),
+            settings.number("WEBHOOK_DISABLE_AFTER_SECONDS"),
+            int(settings.number("WEBHOOK_MAX_PER_COMPANY")),
+            settings.number("WEBHOOK_SECRET_GRACE_HOURS"),
+            Policy.from_text(settings.get("WEBHOOK_ALLOWED_HOSTS")),
         )

@@ -49,7 +49,7 @@ ONCE = RetryPolicy(max_attempts=1)  # no retry: the person asks for a new code i
 
 def channel_name(settings: Settings) -> str:
     """The channel of ``SIGN_IN_CHANNEL`` (see the module docstring); raises ValueError when unusable."""
-    production = settings.get("LIANXIN_ENV", "development").strip().lower() == "production"
+    production = settings.get("LIANXIN_ENV").strip().lower() == "production"
     chosen = settings.get("SIGN_IN_CHANNEL").strip() or ("sms" if production else "log")
     if chosen == "sms":
         sms = [name for name in channel_names(settings) if name in SMS_CHANNELS]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
+from services.common.config import configured
 from services.common.database import Database, OutboxRelay
 from services.common.db import utcnow
 from services.common.envelope import load_event
@@ -48,7 +49,7 @@ class SurveysService:
 
     @property
     def ttl_days(self) -> int:
-        return int(self.config.get("SURVEY_TTL_DAYS", 7))
+        return int(configured(self.config, "SURVEY_TTL_DAYS"))
 
     @rpc
     def survey_page(self, token: str) -> dict:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
+from services.common.config import configured
 from services.common.database import Database, OutboxRelay
 from services.common.db import utcnow
 from services.common.envelope import load_event
@@ -149,14 +150,14 @@ class VolunteersService:
 
     @timer(interval=OVERDUE_SWEEP_SECONDS)
     def sweep_overdue_visits(self) -> None:
-        visits.sweep_overdue(self.db, utcnow(), int(self.config.get("VISIT_DUE_DAYS", 3)))
+        visits.sweep_overdue(self.db, utcnow(), int(configured(self.config, "VISIT_DUE_DAYS")))
 
     @subscribe("requests", "case.closed")
     def on_case_closed(self, body: dict) -> None:
         event = load_event(body)
         with self.db.inbox(event, "on_case_closed") as session:
             if session is not None:
-                due_days = int(self.config.get("VISIT_DUE_DAYS", 3))
+                due_days = int(configured(self.config, "VISIT_DUE_DAYS"))
                 visits.schedule_follow_up(session, self.db.emit, event, due_days)
 
     @subscribe("requests", "case.reopened")

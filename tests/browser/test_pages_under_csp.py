@@ -11,12 +11,14 @@ import uuid
 
 import pytest
 
+from tests.support.browser import sign_in
 from tests.support.infra import wait_for
 from tests.support.people import survey_link
 
 pytestmark = pytest.mark.browser
 
 PAGE_BACKGROUND = "rgb(246, 241, 234)"  # #f6f1ea, from the page's style sheet
+WORKBENCH_BACKGROUND = "rgb(245, 245, 244)"  # #f5f5f4, from workbench.css
 
 
 def shows_styled(page, name: str) -> None:
@@ -47,17 +49,20 @@ def test_the_public_pages_keep_their_styles_under_the_policy(platform, browser, 
     assert [line for line in docs.console() if "Content Security Policy" in line] == []
 
 
-def test_the_dashboard_and_its_sign_in_keep_their_styles_under_the_policy(platform, browser):
-    from services.gateway import tenants
+def test_the_party_branch_s_view_keeps_its_styles_under_the_policy(platform, browser, sign_in_codes):
+    """The dashboard is the supervisor's view at the workbench now, signed in by phone."""
+    from services.common.db import utcnow
+    from services.gateway import staff
 
+    phone = "139" + str(uuid.uuid4().int)[:8]
     with platform.store("gateway").transaction() as session:
-        branch = tenants.create_tenant(session, f"党委{uuid.uuid4().hex[:6]}", "政通路社区")
-        key = tenants.issue_key(session, branch["tenant_id"], role="supervisor")
-    page = browser.page("csp-dashboard")
-    assert page.goto(platform.base_url + "/p/login") == 200
-    shows_styled(page, "login")
-    page.fill("#key", key)
-    page.click("button[type=submit]", navigates=True)
-    assert page.text("h1") == "政通路社区 · 红色物业督办台"
-    shows_styled(page, "dashboard")
-    assert page.style(".legend .closed", "background-color") == "rgb(198, 40, 40)"  # was a style attribute
+        staff.invite(session, "+86" + phone, "赵书记", "supervisor", "test", utcnow(), community="政通路社区")
+    page = browser.page("csp-branch")
+    assert page.goto(platform.base_url + "/workbench/branch") == 200  # the sign-in page, after the redirect
+    shows_styled(page, "signin-branch")
+    sign_in(page, sign_in_codes, phone)
+    assert page.url().endswith("/workbench/branch")
+    assert page.style("body", "background-color") == WORKBENCH_BACKGROUND
+    assert [line for line in page.console() if "Content Security Policy" in line] == []
+    assert page.style(".legend .key.closed", "background-color") == "rgb(198, 40, 40)"  # was a style attribute
+    assert page.screenshot("csp-branch").stat().st_size > 5_000
