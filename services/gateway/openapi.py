@@ -28,6 +28,7 @@ from services.gateway.routes import (
     volunteer_pages,
     volunteers,
     workbench,
+    workbench_incidents,
 )
 
 ROUTES: tuple[Route, ...] = (
@@ -46,6 +47,7 @@ ROUTES: tuple[Route, ...] = (
     *people.ROUTES,
     *photos.ROUTES,
     *workbench.ROUTES,
+    *workbench_incidents.ROUTES,
 )
 
 

@@ -23,9 +23,11 @@ from services.gateway.routes.surveys import SurveyRoutes
 from services.gateway.routes.volunteer_pages import VolunteerPageRoutes
 from services.gateway.routes.volunteers import VolunteerRoutes
 from services.gateway.routes.workbench import WorkbenchRoutes
+from services.gateway.routes.workbench_incidents import WorkbenchIncidentRoutes
 
 
 class GatewayService(
+    WorkbenchIncidentRoutes,
     WorkbenchRoutes,
     CaseRoutes,
     VolunteerRoutes,

@@ -28,6 +28,7 @@ from services.notifications.dispatcher import Dispatcher
 from services.notifications.models import Base, DeadLetter, Delivery, Inbox, Outbox
 from services.notifications.schemas import (
     BroadcastCreateSchema,
+    BroadcastListQuerySchema,
     ContactCreateSchema,
     ContactImportSchema,
     NotificationCreateSchema,
@@ -203,6 +204,15 @@ class NotificationsService:
             return broadcasts.view(session, broadcast)
 
     @rpc
+    def list_broadcasts(self, tenant: str, params: dict) -> dict:
+        query = validated(BroadcastListQuerySchema(), params)
+        with self.db.read() as session:
+            rows, more = broadcasts.of_tenant(
+                session, tenant, query["limit"], query["starting_after"], query["subject"]
+            )
+            return {"data": [broadcasts.view(session, row) for row in rows], "has_more": more}
+
+    @rpc
     def get_broadcast(self, tenant: str, broadcast_id: str) -> dict:
         with self.db.read() as session:
             return broadcasts.view(session, broadcasts.get(session, tenant, broadcast_id))
@@ -315,6 +325,7 @@ class NotificationsService:
             topic={"estate_ids": list(announce.estate_ids)},
             idempotency_key=event["id"],
             now=utcnow(),
+            subject=event["subject"],
         )
 
     def _forward(self, body: dict, handler: str) -> None:

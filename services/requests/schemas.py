@@ -140,6 +140,10 @@ class CaseListQuerySchema(PageQuerySchema):
     reporter_phone = MobilePhone(load_default=None, metadata={"description": "the reporter's mainland mobile"})
     overdue = fields.Boolean(load_default=None, metadata={"description": "only cases past a due time that matters"})
     escalated = fields.Boolean(load_default=None, metadata={"description": "only cases escalated to the party branch"})
+    open = fields.Boolean(
+        load_default=None,
+        metadata={"description": "only cases still being handled (true: what may merge into an incident)"},
+    )
     created_from = Timestamp(load_default=None)
     created_to = Timestamp(load_default=None)
     closed_from = Timestamp(load_default=None)
