@@ -31,6 +31,10 @@ BROADCAST_KINDS = {
     "activity.published": "活动通知",
 }
 BROADCAST_STATES = {"sending": "发送中", "done": "已发完"}
+CHANNEL_NAMES = {"inapp": "站内信", "log": "日志（开发环境）", "email": "邮件", "aliyun_sms": "短信（阿里云）",
+                 "tencent_sms": "短信（腾讯云）", "wechat": "微信"}  # fmt: skip
+DELIVERY_STATES = {"queued": "排队中", "sent": "已发送", "delivered": "已送达", "failed": "失败",
+                   "suppressed": "未发送（住户未选此渠道）"}  # fmt: skip
 REFRESH_SECONDS = 5  # a broadcast of 7,000 households takes well under a minute: watch it move
 #: marshmallow's own English messages, for a person (the services' own messages are Chinese already).
 GENERIC = {
@@ -99,5 +103,7 @@ pages.ENV.globals.update(
     severity_names=SEVERITY_NAMES,
     broadcast_kinds=BROADCAST_KINDS,
     broadcast_states=BROADCAST_STATES,
+    channel_names=CHANNEL_NAMES,
+    delivery_states=DELIVERY_STATES,
 )
 pages.ENV.filters["share"] = share
