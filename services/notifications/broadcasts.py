@@ -75,6 +75,7 @@ def create(
     now: datetime,
     phones: Sequence[str] = (),
     subject: str | None = None,
+    created_by: str | None = None,
 ) -> tuple[Broadcast, bool]:
     """The broadcast for ``idempotency_key`` and whether it is new; its recipients planned in bulk."""
     existing = by_key(session, tenant, idempotency_key)
@@ -90,6 +91,7 @@ def create(
         topic=dict(topic) if not phones else {"recipients": len(set(phones))},
         idempotency_key=idempotency_key,
         subject=subject,
+        created_by=created_by,
         status="sending",
         total=0,
         created_at=now,
@@ -210,6 +212,7 @@ def view(session: Session, broadcast: Broadcast) -> dict:
         "template": broadcast.template,
         "title": (broadcast.variables or {}).get("title"),
         "subject": broadcast.subject,
+        "created_by": broadcast.created_by,
         "severity": "critical" if broadcast.critical else "normal",
         "topic": broadcast.topic,
         "status": broadcast.status,

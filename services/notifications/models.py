@@ -143,6 +143,8 @@ class Broadcast(Base):
     # What caused it, when an event did: the event's subject (an incident's id), so an incident's
     # page finds the broadcasts that told its households.
     subject: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Who sent a notice: a key (``company/prefix``) or a person at the workbench (``staff:<id>/<name>``).
+    created_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="sending")  # sending → done
     total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

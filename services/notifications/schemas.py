@@ -251,6 +251,7 @@ class BroadcastSchema(Schema):
     template = fields.String()
     title = fields.String(allow_none=True, metadata={"description": "the notice's or incident's title"})
     subject = fields.String(allow_none=True, metadata={"description": "what caused it: an incident's id, or null"})
+    created_by = fields.String(allow_none=True, metadata={"description": "who sent a notice: a key or a person"})
     severity = fields.String()
     topic = fields.Dict()
     status = fields.String(metadata={"description": "sending or done"})

@@ -175,7 +175,8 @@ class NotificationsService:
             return shown | {"deliveries": [deliveries.delivery_view(row) for row in rows]}
 
     @rpc
-    def create_broadcast(self, tenant: str, payload: dict) -> dict:
+    def create_broadcast(self, tenant: str, payload: dict, actor: str | None = None) -> dict:
+        """A notice to an estate or building; ``actor`` (the key or the person) is kept with it."""
         data = validated(BroadcastCreateSchema(), payload)
         topic = {"estate_ids": [data["estate_id"]]} | ({"building": data["building"]} if data["building"] else {})
         variables = {"title": data["title"], "body": data["body"]}
@@ -191,6 +192,7 @@ class NotificationsService:
                     critical=data["severity"] == "critical",
                     topic=topic,
                     key=key,
+                    created_by=actor,
                 )
                 return broadcasts.view(session, broadcast)
         except IntegrityError:

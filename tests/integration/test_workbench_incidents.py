@@ -233,7 +233,9 @@ def test_a_notice_to_a_building_reaches_its_households_and_shows_progress_until_
     assert "7号楼电梯检修" in page and "<script" not in page and 'style="' not in page
     listing = clerk.get("/workbench/broadcasts").text
     assert f'data-broadcast="{broadcast_id}"' in listing
-    assert company.get(f"/api/v1/broadcasts/{broadcast_id}").json()["total"] == 4
+    told = company.get(f"/api/v1/broadcasts/{broadcast_id}").json()
+    assert (told["total"], told["created_by"]) == (4, clerk.member.actor)  # who sent it, kept with it
+    assert '<span id="sender">张调度</span>' in page
 
 
 def test_a_notice_with_bad_input_or_nobody_to_tell_is_a_422_and_another_company_s_is_a_404(

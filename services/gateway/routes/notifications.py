@@ -100,8 +100,8 @@ class NotificationRoutes(Plumbing):
 
     @endpoint("POST", "/api/v1/broadcasts")
     def create_broadcast(self, request: Request) -> Response:
-        tenant, _ = self._tenant(request)
-        created = self._call("notifications", "create_broadcast", tenant, read_json(request))
+        tenant, actor = self._tenant(request)
+        created = self._call("notifications", "create_broadcast", tenant, read_json(request), actor)
         return json_response(created, 202, {"Location": f"/api/v1/broadcasts/{created['id']}"})
 
     @endpoint("GET", "/api/v1/broadcasts")
