@@ -103,7 +103,7 @@ class WorkbenchIncidentRoutes(WorkbenchRoutes):
     @endpoint("GET", "/workbench/incidents/new")
     def workbench_incident_form(self, request: Request) -> Response:
         person, member = self._at_workbench(request)
-        return self._declare_page(person, member, typed={"severity": "critical"}, errors={})
+        return self._declare_page(person, member, typed={}, errors={})
 
     @endpoint("POST", "/workbench/incidents")
     def workbench_declare_incident(self, request: Request) -> Response:
