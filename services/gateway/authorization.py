@@ -158,6 +158,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/inbox"): COMPANY_AND_RESIDENT,
     ("POST", "/api/v1/inbox/{message_id}/read"): COMPANY,
     ("POST", "/api/v1/broadcasts"): COMPANY,
+    ("GET", "/api/v1/broadcasts"): COMPANY,
     ("GET", "/api/v1/broadcasts/{broadcast_id}"): COMPANY,
     ("GET", "/api/v1/notification-settings"): COMPANY,
     ("PUT", "/api/v1/notification-settings"): ADMIN,

@@ -29,6 +29,7 @@ from services.gateway.routes import (
     volunteers,
     workbench,
     workbench_branch,
+    workbench_incidents,
 )
 
 ROUTES: tuple[Route, ...] = (
@@ -48,6 +49,7 @@ ROUTES: tuple[Route, ...] = (
     *photos.ROUTES,
     *workbench.ROUTES,
     *workbench_branch.ROUTES,
+    *workbench_incidents.ROUTES,
 )
 
 

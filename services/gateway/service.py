@@ -25,10 +25,12 @@ from services.gateway.routes.volunteer_pages import VolunteerPageRoutes
 from services.gateway.routes.volunteers import VolunteerRoutes
 from services.gateway.routes.workbench import WorkbenchRoutes
 from services.gateway.routes.workbench_branch import BranchRoutes
+from services.gateway.routes.workbench_incidents import WorkbenchIncidentRoutes
 
 
 class GatewayService(
     BranchRoutes,
+    WorkbenchIncidentRoutes,
     WorkbenchRoutes,
     CaseRoutes,
     VolunteerRoutes,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from services.common.errors import NotFound
 from services.common.ids import new_id
+from services.common.pages import page
 from services.notifications import bulk
 from services.notifications.models import Broadcast, BroadcastRecipient, Contact, ContactTeam, Delivery
 
@@ -73,6 +74,8 @@ def create(
     idempotency_key: str,
     now: datetime,
     phones: Sequence[str] = (),
+    subject: str | None = None,
+    created_by: str | None = None,
 ) -> tuple[Broadcast, bool]:
     """The broadcast for ``idempotency_key`` and whether it is new; its recipients planned in bulk."""
     existing = by_key(session, tenant, idempotency_key)
@@ -87,6 +90,8 @@ def create(
         critical=critical,
         topic=dict(topic) if not phones else {"recipients": len(set(phones))},
         idempotency_key=idempotency_key,
+        subject=subject,
+        created_by=created_by,
         status="sending",
         total=0,
         created_at=now,
@@ -119,6 +124,16 @@ def get(session: Session, tenant: str, broadcast_id: str) -> Broadcast:
     if broadcast is None or broadcast.tenant != tenant:
         raise NotFound(f"{broadcast_id} not found")
     return broadcast
+
+
+def of_tenant(
+    session: Session, tenant: str, limit: int, starting_after: str | None, subject: str | None = None
+) -> tuple[list[Broadcast], bool]:
+    """The tenant's broadcasts, newest first; with ``subject``, only those its events caused."""
+    query = select(Broadcast).where(Broadcast.tenant == tenant)
+    if subject is not None:
+        query = query.where(Broadcast.subject == subject)
+    return page(session, query, Broadcast.id, limit, starting_after)
 
 
 def claim(session: Session, limit: int) -> list[BroadcastRecipient]:
@@ -195,6 +210,9 @@ def view(session: Session, broadcast: Broadcast) -> dict:
         "id": broadcast.id,
         "kind": broadcast.kind,
         "template": broadcast.template,
+        "title": (broadcast.variables or {}).get("title"),
+        "subject": broadcast.subject,
+        "created_by": broadcast.created_by,
         "severity": "critical" if broadcast.critical else "normal",
         "topic": broadcast.topic,
         "status": broadcast.status,

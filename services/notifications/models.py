@@ -140,12 +140,20 @@ class Broadcast(Base):
     critical: Mapped[bool] = mapped_column(Boolean, default=False)
     topic: Mapped[dict] = mapped_column(JSON)
     idempotency_key: Mapped[str] = mapped_column(String(100))
+    # What caused it, when an event did: the event's subject (an incident's id), so an incident's
+    # page finds the broadcasts that told its households.
+    subject: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Who sent a notice: a key (``company/prefix``) or a person at the workbench (``staff:<id>/<name>``).
+    created_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="sending")  # sending → done
     total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
-    __table_args__ = (UniqueConstraint("tenant", "idempotency_key", name="uq_broadcast_idempotency"),)
+    __table_args__ = (
+        UniqueConstraint("tenant", "idempotency_key", name="uq_broadcast_idempotency"),
+        Index("ix_broadcasts_tenant_subject", "tenant", "subject"),
+    )
 
 
 class BroadcastRecipient(Base):

@@ -234,10 +234,24 @@ class ProgressSchema(Schema):
     failed = fields.Integer()
 
 
+class BroadcastListQuerySchema(PageQuerySchema):
+    class Meta:
+        unknown = RAISE
+
+    subject = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "only the broadcasts an event about this subject caused (an incident's id)"},
+    )
+
+
 class BroadcastSchema(Schema):
     id = fields.String()
     kind = fields.String()
     template = fields.String()
+    title = fields.String(allow_none=True, metadata={"description": "the notice's or incident's title"})
+    subject = fields.String(allow_none=True, metadata={"description": "what caused it: an incident's id, or null"})
+    created_by = fields.String(allow_none=True, metadata={"description": "who sent a notice: a key or a person"})
     severity = fields.String()
     topic = fields.Dict()
     status = fields.String(metadata={"description": "sending or done"})

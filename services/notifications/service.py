@@ -29,6 +29,7 @@ from services.notifications.dispatcher import Dispatcher
 from services.notifications.models import Base, DeadLetter, Delivery, Inbox, Outbox
 from services.notifications.schemas import (
     BroadcastCreateSchema,
+    BroadcastListQuerySchema,
     ContactCreateSchema,
     ContactImportSchema,
     NotificationCreateSchema,
@@ -175,7 +176,8 @@ class NotificationsService:
             return shown | {"deliveries": [deliveries.delivery_view(row) for row in rows]}
 
     @rpc
-    def create_broadcast(self, tenant: str, payload: dict) -> dict:
+    def create_broadcast(self, tenant: str, payload: dict, actor: str | None = None) -> dict:
+        """A notice to an estate or building; ``actor`` (the key or the person) is kept with it."""
         data = validated(BroadcastCreateSchema(), payload)
         topic = {"estate_ids": [data["estate_id"]]} | ({"building": data["building"]} if data["building"] else {})
         variables = {"title": data["title"], "body": data["body"]}
@@ -191,6 +193,7 @@ class NotificationsService:
                     critical=data["severity"] == "critical",
                     topic=topic,
                     key=key,
+                    created_by=actor,
                 )
                 return broadcasts.view(session, broadcast)
         except IntegrityError:
@@ -202,6 +205,15 @@ class NotificationsService:
             if broadcast is None:
                 raise Conflict("this idempotency key is being used right now; try again")
             return broadcasts.view(session, broadcast)
+
+    @rpc
+    def list_broadcasts(self, tenant: str, params: dict) -> dict:
+        query = validated(BroadcastListQuerySchema(), params)
+        with self.db.read() as session:
+            rows, more = broadcasts.of_tenant(
+                session, tenant, query["limit"], query["starting_after"], query["subject"]
+            )
+            return {"data": [broadcasts.view(session, row) for row in rows], "has_more": more}
 
     @rpc
     def get_broadcast(self, tenant: str, broadcast_id: str) -> dict:
@@ -316,6 +328,7 @@ class NotificationsService:
             topic={"estate_ids": list(announce.estate_ids)},
             idempotency_key=event["id"],
             now=utcnow(),
+            subject=event["subject"],
         )
 
     def _forward(self, body: dict, handler: str) -> None:

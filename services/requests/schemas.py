@@ -142,7 +142,10 @@ class CaseListQuerySchema(PageQuerySchema):
     escalated = fields.Boolean(load_default=None, metadata={"description": "only cases escalated to the party branch"})
     open = fields.Boolean(
         load_default=None,
-        metadata={"description": "only cases still being handled (not resolved, closed, merged or cancelled)"},
+        metadata={
+            "description": "only cases still being handled (not resolved, closed, merged or cancelled: "
+            "what may merge into an incident)"
+        },
     )
     created_from = Timestamp(load_default=None)
     created_to = Timestamp(load_default=None)

@@ -38,14 +38,14 @@ def filtered(tenants: list[str], query: dict, now: datetime) -> Select:
         found = found.where(overdue_clause(now))
     elif query.get("overdue") is False:
         found = found.where(~overdue_clause(now))
+    if query.get("open") is True:  # still being handled: what an incident may take in as a duplicate
+        found = found.where(Case.status.in_(lifecycle.OPEN_STATES))
+    elif query.get("open") is False:
+        found = found.where(Case.status.not_in(lifecycle.OPEN_STATES))
     if query.get("escalated") is True:
         found = found.where(Case.escalation_level > 0)
     elif query.get("escalated") is False:
         found = found.where(Case.escalation_level == 0)
-    if query.get("open") is True:
-        found = found.where(Case.status.in_(lifecycle.OPEN_STATES))
-    elif query.get("open") is False:
-        found = found.where(Case.status.not_in(lifecycle.OPEN_STATES))
     if query.get("created_from"):
         found = found.where(Case.created_at >= query["created_from"])
     if query.get("created_to"):

@@ -116,6 +116,31 @@ def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(pl
             f"/workbench/cases/{case}/transitions",
             {"action": "reject", "note": "伪造"},
         ),
+        "/workbench/incidents": (
+            clerk,
+            "/workbench/incidents",
+            {"estate_id": estate, "kind": "water", "title": "伪造", "body": "伪造", "severity": "critical"},
+        ),
+        "/workbench/incidents/<string:incident_id>/updates": (
+            clerk,
+            f"/workbench/incidents/{ids['incident_id']}/updates",
+            {"body": "伪造"},
+        ),
+        "/workbench/incidents/<string:incident_id>/cases": (
+            clerk,
+            f"/workbench/incidents/{ids['incident_id']}/cases",
+            {"case_ids": case},
+        ),
+        "/workbench/incidents/<string:incident_id>/resolve": (
+            clerk,
+            f"/workbench/incidents/{ids['incident_id']}/resolve",
+            {"resolution": "伪造"},
+        ),
+        "/workbench/broadcasts": (
+            clerk,
+            "/workbench/broadcasts",
+            {"estate_id": estate, "title": "伪造", "body": "伪造"},
+        ),
         "/workbench/settings/staff": (
             admin,
             "/workbench/settings/staff",
@@ -154,6 +179,8 @@ def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(pl
             victim.get(f"/api/v1/proposals/{ids['proposal_id']}").json(),
             victim.get("/api/v1/cases", params={"estate_id": estate, "limit": 100}).json()["data"],
             memberships(platform, victim.tenant_id),
+            victim.get(f"/api/v1/incidents/{ids['incident_id']}").json(),
+            victim.get("/api/v1/broadcasts").json()["data"],
         )
 
     before = state()

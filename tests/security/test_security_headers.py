@@ -116,6 +116,12 @@ def test_every_page_and_answer_of_the_gateway_carries_the_security_headers_and_n
             f"/workbench/cases/{case}/photos/{photo}",
         ),
         "/workbench/settings/staff": (admin, "/workbench/settings/staff"),
+        "/workbench/incidents": (clerk, "/workbench/incidents"),
+        "/workbench/incidents/new": (clerk, "/workbench/incidents/new"),
+        "/workbench/incidents/<string:incident_id>": (clerk, f"/workbench/incidents/{ids['incident_id']}"),
+        "/workbench/broadcasts": (clerk, "/workbench/broadcasts"),
+        "/workbench/broadcasts/new": (clerk, "/workbench/broadcasts/new"),
+        "/workbench/broadcasts/<string:broadcast_id>": (clerk, f"/workbench/broadcasts/{ids['broadcast_id']}"),
         "/workbench/branch": (supervisor, "/workbench/branch"),
         "/workbench/branch/cases/<string:case_id>": (supervisor, f"/workbench/branch/cases/{case}"),
     }

@@ -10,6 +10,7 @@ from services.gateway.http import BadRequest, endpoint, json_response, read_json
 from services.gateway.plumbing import Plumbing
 from services.notifications.schemas import (
     BroadcastCreateSchema,
+    BroadcastListQuerySchema,
     BroadcastSchema,
     ContactCreateSchema,
     ContactImportSchema,
@@ -100,9 +101,14 @@ class NotificationRoutes(Plumbing):
 
     @endpoint("POST", "/api/v1/broadcasts")
     def create_broadcast(self, request: Request) -> Response:
-        tenant, _ = self._tenant(request)
-        created = self._call("notifications", "create_broadcast", tenant, read_json(request))
+        tenant, actor = self._tenant(request)
+        created = self._call("notifications", "create_broadcast", tenant, read_json(request), actor)
         return json_response(created, 202, {"Location": f"/api/v1/broadcasts/{created['id']}"})
+
+    @endpoint("GET", "/api/v1/broadcasts")
+    def list_broadcasts(self, request: Request) -> Response:
+        tenant, _ = self._tenant(request)
+        return json_response(self._call("notifications", "list_broadcasts", tenant, request.args.to_dict()))
 
     @endpoint("GET", "/api/v1/broadcasts/<string:broadcast_id>")
     def get_broadcast(self, request: Request, broadcast_id: str) -> Response:
@@ -264,6 +270,16 @@ ROUTES: tuple[Route, ...] = (
         202,
         BroadcastCreateSchema,
         errors=(404, 422),
+        tag=TAG,
+    ),
+    Route(
+        "GET",
+        "/api/v1/broadcasts",
+        "The company's broadcasts with their progress, newest first (subject: those an incident caused)",
+        BroadcastSchema,
+        many=True,
+        query=BroadcastListQuerySchema,
+        errors=(422,),
         tag=TAG,
     ),
     Route(
