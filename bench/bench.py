@@ -4,12 +4,14 @@ Starts the five services as separate processes (private RabbitMQ vhost and datab
 by default, ``--postgres`` for PostgreSQL), measures the broker baseline, then the closed
 loop's latency at a fixed rate and its sustained throughput, case submissions over HTTP, and
 a broadcast; then, on PostgreSQL, listing cases at a million rows and survey statistics at a
-million answers. Prints a table, writes bench/results.json and a copy under bench/results/.
+million answers; and the workbench queue at 100,000 cases of a company, on PostgreSQL and SQLite.
+Prints a table, writes bench/results.json and a copy under bench/results/.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import os
@@ -27,14 +29,14 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.perf import api, baseline, broadcast, loop, report
+from bench.perf import api, baseline, broadcast, loop, queue, queue_stack, report
 from bench.perf.rss import PeakRss
 from bench.stack import Client, seed
 from services.common.config import SERVICES
 from tests.support.infra import ServiceProcesses, service_processes, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-PHASES = ("baseline", "latency", "loop", "api", "broadcast", "list", "stats")
+PHASES = ("baseline", "latency", "loop", "api", "broadcast", "list", "stats", "queue")
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -55,10 +57,13 @@ class Sizes:
     list_rows: int
     list_requests: int
     answers: int
+    queue_cases: int  # the measured company's; another company has as many
+    queue_requests: int  # per filter combination, after queue_warmup unmeasured ones
+    queue_warmup: int
 
 
-FULL = Sizes(50_000, 3_000, 10, 60, 16, 30, 100, 20, 32, 10_000, 1_000_000, 500, 1_000_000)
-QUICK = Sizes(20_000, 1_000, 3, 10, 16, 10, 100, 5, 32, 2_000, 100_000, 200, 100_000)
+FULL = Sizes(50_000, 3_000, 10, 60, 16, 30, 100, 20, 32, 10_000, 1_000_000, 500, 1_000_000, 100_000, 200, 10)
+QUICK = Sizes(20_000, 1_000, 3, 10, 16, 10, 100, 5, 32, 2_000, 100_000, 200, 100_000, 10_000, 20, 3)
 
 
 class Results:
@@ -266,6 +271,37 @@ def run_stats(pg_url: str, sizes: Sizes) -> dict:
     return {"stats_1m_ms": outcome.get("stats_1m_ms"), **({"note": outcome["note"]} if "note" in outcome else {})}
 
 
+def run_queue(args: argparse.Namespace, sizes: Sizes, results: Results, workdir: Path) -> None:
+    """Issue 16's queue page: on PostgreSQL (the target's database) and on SQLite, each in private databases."""
+    if "queue" not in args.only:
+        return
+    if args.queue_requests:
+        sizes = dataclasses.replace(sizes, queue_requests=args.queue_requests)
+    databases = {"postgresql": args.pg_url, "sqlite": None}
+    for database, url in databases.items():
+        if database not in args.queue_on:
+            continue
+        key = "queue_p99_ms" if database == "postgresql" else "queue_sqlite_p99_ms"
+        phase = f"queue ({database})"
+        if url and not postgres_reachable(url):
+            results.measured[key] = None
+            results.notes[phase] = f"PostgreSQL not reachable at {url}"
+            continue
+        with service_processes(workdir / f"queue-{database}", url, RPC_TIMEOUT="30") as lx:
+            results.attempt(phase, (key,), lambda: queue_figures(lx, sizes, key, database))  # noqa: B023 - called at once
+
+
+def queue_figures(lx: ServiceProcesses, sizes: Sizes, key: str, database: str) -> dict:
+    outcome = queue_stack.run(lx, sizes.queue_cases, sizes.queue_requests, sizes.queue_warmup)
+    print(queue.table(f"GET /workbench on {database}, {sizes.queue_cases:,} cases", outcome), flush=True)
+    p99 = outcome["overall"]["p99_ms"]
+    found: dict = {key: p99, "details": outcome}
+    if sizes.queue_cases != 100_000 and p99 is not None:
+        found[key] = None
+        found["note"] = f"quick run: p99 {p99:.1f}ms at {sizes.queue_cases:,} cases"
+    return found
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short loads and 100k rows, to check the harness")
@@ -276,11 +312,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="PostgreSQL server for --postgres and the million-row figures",
     )
     parser.add_argument("--only", default=",".join(PHASES), help=f"comma list from: {', '.join(PHASES)}")
+    parser.add_argument("--queue-on", default="postgresql,sqlite", help="the queue phase's databases")
+    parser.add_argument("--queue-requests", type=int, default=0, help="queue requests per combination (default 200)")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument("--plot", action="store_true", help="also plot bench/results/*.json to a PNG")
     parser.add_argument("--keep", action="store_true", help="keep the services' logs and databases' directory")
     args = parser.parse_args(argv)
     args.only = [p.strip() for p in args.only.split(",") if p.strip()]
+    args.queue_on = [d.strip() for d in args.queue_on.split(",") if d.strip()]
     unknown = set(args.only) - set(PHASES)
     if unknown:
         parser.error(f"unknown phase(s) {sorted(unknown)}; choose from {', '.join(PHASES)}")
@@ -296,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run_stack(args, sizes, results, workdir)
         run_postgres(args, sizes, results, workdir)
+        run_queue(args, sizes, results, workdir)
     finally:
         results.details["loadavg_at_end"] = report.machine_info().get("loadavg_at_start")
         settings = {"mode": "quick" if args.quick else "full", "database": "postgresql" if args.postgres else "sqlite"}

@@ -98,6 +98,26 @@ class Plumbing:
         with eventlet.Timeout(timeout, ServiceUnavailable(f"{service} did not answer in {timeout:g}s")):
             return reply.result()
 
+    def _call_together(self, *calls: tuple) -> list[object | Exception]:
+        """Several RPCs sent at once, their answers (or the error each raised) in the order asked.
+
+        A page that needs several independent answers waits for the slowest one, not for the sum
+        of them all (the workbench's queue makes four). Each answer is bounded by RPC_TIMEOUT from
+        the moment all were sent; an answer that does not come in time is ``ServiceUnavailable``.
+        """
+        timeout = float(self.config.get("RPC_TIMEOUT", 10))
+        replies = [getattr(getattr(self, service), method).call_async(*args) for service, method, *args in calls]
+        answers: list[object | Exception] = []
+        with eventlet.Timeout(timeout, False):
+            for reply in replies:
+                try:
+                    answers.append(reply.result())
+                except Exception as exc:  # noqa: BLE001 - handed to the caller, who raises what it must
+                    answers.append(exc)
+        for service, *_ in calls[len(answers) :]:
+            answers.append(ServiceUnavailable(f"{service} did not answer in {timeout:g}s"))
+        return answers
+
     def _community_tenants(self, tenant_id: str) -> list[str]:
         """The ids of every tenant in ``tenant_id``'s community (just itself when it has none)."""
         with self.db.read() as session:

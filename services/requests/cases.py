@@ -42,6 +42,10 @@ WINDOWED_SOURCES = frozenset({"api", "resident", "staff"})
 # Built once: a fresh schema (and its nested history schema) per case cost ~1 ms, more than
 # the dump itself; a list page of 20 cases spent most of its time here (`make bench` profile).
 CASE_VIEW = CaseSchema()
+# A row of a queue: the case without its history, escalations and photos, which a list of cases
+# does not show (loading them was most of the workbench queue's time in the requests service).
+BRIEF = ("history", "escalations", "photo_count")
+CASE_BRIEF = CaseSchema(exclude=BRIEF)
 CASE_EVENT = CaseEventSchema()
 
 
@@ -91,10 +95,14 @@ def clock_of(case: Case) -> sla.Clock | None:
     )
 
 
-def to_dict(case: Case, now: datetime | None = None) -> dict:
+def to_dict(case: Case, now: datetime | None = None, brief: bool = False) -> dict:
+    """The case as the API shows it; ``brief``: without its history, escalations and photo count."""
     clock = clock_of(case)
     stage, due = sla.running(clock) if clock else (None, None)
-    view = CASE_VIEW.dump(
+    more = {} if brief else {
+        "history": case.history, "escalations": case.escalations, "photo_count": len(case.photos),
+    }  # fmt: skip
+    view = (CASE_BRIEF if brief else CASE_VIEW).dump(
         {
             **{c.name: getattr(case, c.name) for c in Case.__table__.columns},
             "reporter": {
@@ -108,9 +116,7 @@ def to_dict(case: Case, now: datetime | None = None) -> dict:
             "allowed_actions_detail": lifecycle.offered(case.status),
             "sla_stage": stage,
             "sla_due_at": due,
-            "history": case.history,
-            "escalations": case.escalations,
-            "photo_count": len(case.photos),
+            **more,
         }
     )
     return view

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, raiseload
 
 from services.common.pages import page
 from services.requests import cases, lifecycle, sla
@@ -60,10 +60,17 @@ def filtered(tenants: list[str], query: dict, now: datetime) -> Select:
     return found
 
 
-def list_cases(session: Session, tenants: list[str], query: dict, now: datetime) -> dict:
-    """Newest first by id (ids grow with time), so a cursor page never repeats or skips a case."""
-    rows, has_more = page(session, filtered(tenants, query, now), Case.id, query["limit"], query.get("starting_after"))
-    return {"data": [cases.to_dict(case, now) for case in rows], "has_more": has_more}
+def list_cases(session: Session, tenants: list[str], query: dict, now: datetime, brief: bool = False) -> dict:
+    """Newest first by id (ids grow with time), so a cursor page never repeats or skips a case.
+
+    ``brief``: each case without its history, escalations and photo count (a queue shows none of
+    them), which are then not even loaded.
+    """
+    found = filtered(tenants, query, now)
+    if brief:
+        found = found.options(raiseload(Case.history), raiseload(Case.escalations), raiseload(Case.photos))
+    rows, has_more = page(session, found, Case.id, query["limit"], query.get("starting_after"))
+    return {"data": [cases.to_dict(case, now, brief) for case in rows], "has_more": has_more}
 
 
 def counts(session: Session, tenants: list[str], query: dict, now: datetime) -> dict:

@@ -119,10 +119,11 @@ class RequestsService:
             return cases.edit(session, tenant, case_id, data, actor)
 
     @rpc
-    def list_cases(self, tenant: str, params: dict) -> dict:
+    def list_cases(self, tenant: str, params: dict, brief: bool = False) -> dict:
+        """``brief``: the cases without history, escalations and photo count (the workbench's queue)."""
         query = validated(CaseListQuerySchema(), params)
         with self.db.read() as session:
-            return search.list_cases(session, [tenant], query, utcnow())
+            return search.list_cases(session, [tenant], query, utcnow(), brief=brief)
 
     @rpc
     def count_cases(self, tenant: str, params: dict) -> dict:

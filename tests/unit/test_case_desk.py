@@ -210,6 +210,21 @@ def test_search_filters_free_text_literally_counts_and_pages_stably(store):
     assert counts["by_status"]["cancelled"] == 0
 
 
+def test_a_brief_list_is_the_full_list_without_history_escalations_and_photo_count(store):
+    """The workbench's queue asks for brief rows: the same cases, the same facts, nothing it does not show."""
+    emit = Emitted()
+    first = new_case(store, emit)
+    new_case(store, emit)
+    close(store, emit, first["id"], at=T0 + HOUR)
+    with store.read() as session:
+        full = search.list_cases(session, ["t1"], {"limit": 20, "status": "closed"}, T0 + 2 * HOUR)
+    with store.read() as session:
+        brief = search.list_cases(session, ["t1"], {"limit": 20, "status": "closed"}, T0 + 2 * HOUR, brief=True)
+    assert brief["has_more"] == full["has_more"] and [c["id"] for c in brief["data"]] == [first["id"]]
+    assert len(full["data"][0]["history"]) > 1
+    assert brief["data"] == [{k: v for k, v in case.items() if k not in cases.BRIEF} for case in full["data"]]
+
+
 def test_one_vote_per_household_and_the_window_closes_once(store):
     emit = Emitted()
     estate_id = new_case(store, emit)["estate_id"]

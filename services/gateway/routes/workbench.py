@@ -38,6 +38,13 @@ STALE = "案件已被他人更新（状态或内容已变化），您的操作�
 DONE = {"comment": "已添加", "invited": "已邀请", "revoked": "已撤销"}
 
 
+def raised(answer: object) -> object:
+    """An answer of ``_call_together``, or the error it stands for raised."""
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
+
+
 class WorkbenchRoutes(PeopleRoutes, PhotoRoutes):
     # --- who is at the workbench ----------------------------------------------------------
 
@@ -78,17 +85,19 @@ class WorkbenchRoutes(PeopleRoutes, PhotoRoutes):
         args = request.args.to_dict()
         query = queue_query(args, args.get("starting_after"))
         errors: dict[str, str] = {}
+        every_status = {k: v for k, v in query.items() if k not in ("limit", "starting_after", "status")}
+        answers = self._call_together(  # independent answers: the page waits for the slowest, not their sum
+            ("requests", "list_cases", member.tenant_id, query, True),  # brief: the rows show no history
+            ("requests", "count_cases", member.tenant_id, every_status),
+            ("requests", "list_estates", member.tenant_id),
+            ("requests", "list_categories", member.tenant_id),
+        )
         try:
-            found = self._call("requests", "list_cases", member.tenant_id, query)
-            counts = self._call(
-                "requests",
-                "count_cases",
-                member.tenant_id,
-                {k: v for k, v in query.items() if k not in ("limit", "starting_after", "status")},  # every status
-            )
+            found, counts = raised(answers[0]), raised(answers[1])
         except ValidationFailed as exc:
             errors = field_errors(exc.errors)
             found, counts = {"data": [], "has_more": False}, None
+        estates, categories = raised(answers[2]), raised(answers[3])
         now = utcnow()
         rows = [case | {"badge": sla_badge(case, now)} for case in found["data"]]
         kept = {k: v for k, v in args.items() if k != "starting_after" and v}
@@ -103,9 +112,7 @@ class WorkbenchRoutes(PeopleRoutes, PhotoRoutes):
             "workbench_queue.html", person, member, 422 if errors else 200,
             cases=rows, counts=counts, status_link=status_link, all_link="/workbench?" + urlencode(others), args=args,
             errors=errors, next_page=next_page,
-            estates=self._call("requests", "list_estates", member.tenant_id),
-            categories=self._call("requests", "list_categories", member.tenant_id),
-            refresh=not errors,
+            estates=estates, categories=categories, refresh=not errors,
         )  # fmt: skip
 
     # --- one case -------------------------------------------------------------------------
