@@ -105,7 +105,7 @@ class Plumbing:
         of them all (the workbench's queue makes four). Each answer is bounded by RPC_TIMEOUT from
         the moment all were sent; an answer that does not come in time is ``ServiceUnavailable``.
         """
-        timeout = float(self.config.get("RPC_TIMEOUT", 10))
+        timeout = float(configured(self.config, "RPC_TIMEOUT"))
         replies = [getattr(getattr(self, service), method).call_async(*args) for service, method, *args in calls]
         answers: list[object | Exception] = []
         with eventlet.Timeout(timeout, False):
