@@ -29,7 +29,10 @@ def test_the_old_dashboard_address_leads_the_supervisor_to_sign_in_by_phone(
     """No key to type any more: /p/dashboard → the branch's view at the workbench → the phone sign-in."""
     chief = "137" + f"{uuid.uuid4().int % 10**8:08d}"
     with platform.store("gateway").transaction() as session:
-        staff.invite_first(session, "+86" + chief, "赵书记", utcnow(), community=community_world["name"])
+        # community_world is shared by the session (the HTTP test invites a supervisor too)
+        staff.invite(
+            session, "+86" + chief, "赵书记", "supervisor", "test", utcnow(), community=community_world["name"]
+        )
     page = browser.page("dashboard")
     assert page.goto(platform.base_url + "/p/dashboard") == 200  # after the redirects to the sign-in page
     sign_in(page, sign_in_codes, chief)
