@@ -12,7 +12,7 @@ Plain functions over a session; the routes (``routes/workbench_staff.py``) and t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -40,6 +40,8 @@ class Membership:
     tenant_id: str | None
     tenant_name: str | None
     community: str | None
+    #: The person's other live memberships, which the workbench's switcher offers (see :func:`acting_first`).
+    others: tuple[Membership, ...] = ()
 
     @property
     def actor(self) -> str:
@@ -85,6 +87,14 @@ def memberships_of(session: Session, person_id: str) -> list[Membership]:
     """The person's live memberships, oldest first (the workbench acts as the first company one)."""
     rows = session.execute(_live(None, None).where(StaffMembership.person_id == person_id)).all()
     return [_view(*row) for row in rows]
+
+
+def acting_first(found: list[Membership], acting: str | None) -> list[Membership]:
+    """The person's memberships with the one they chose to act as first (the switcher's choice; an id
+    that is not one of theirs, e.g. revoked, is ignored), then companies' before communities', oldest
+    first; each knows the others, so every page can offer the switch."""
+    ordered = sorted(found, key=lambda m: (m.id != acting, m.tenant_id is None))
+    return [replace(m, others=tuple(o for o in ordered if o.id != m.id)) for m in ordered]
 
 
 def members(session: Session, tenant_id: str | None = None, community: str | None = None) -> list[Membership]:

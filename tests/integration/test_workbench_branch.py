@@ -257,3 +257,44 @@ def test_the_case_list_s_open_filter_is_the_requests_service_s_word_for_still_be
     assert listed("true") == {waiting["id"]}
     assert listed("false") == {cancelled["id"], closed["id"]}
     assert world.a.get("/api/v1/cases", params={"open": "maybe"}).status_code == 422
+
+
+# --- one person, two memberships -----------------------------------------------------------
+
+
+def switch_offers(page: str) -> list[tuple[str, str]]:
+    """The header's switcher: (membership id, " selected" or "") per option."""
+    form = re.search(r'<form method="post" action="/workbench/switch"(.*?)</form>', page, re.S).group(1)
+    return re.findall(r'<option value="([^"]+)"( selected)?>', form)
+
+
+def test_a_clerk_who_is_also_the_branch_s_supervisor_switches_between_them_and_only_to_their_own(world):
+    who = phone()
+    with world.platform.store("gateway").transaction() as session:
+        clerk = staff.invite(session, who, "钱师傅", "company_staff", "test", utcnow(), tenant_id=world.a.tenant_id)
+        chief = staff.invite(session, who, "钱书记", "supervisor", "test", utcnow(), community=world.community)
+    both = Resident(world.platform, who)
+
+    queue = both.get("/workbench")  # a company's membership first, and the switcher offers the other
+    assert queue.status_code == 200, queue.text
+    assert switch_offers(queue.text) == [(clerk.id, " selected"), (chief.id, "")]
+
+    switched = both.post("/workbench/switch", {"membership": chief.id})
+    assert (switched.status_code, switched.headers["Location"]) == (303, "/workbench/branch")
+    assert both.http.cookies.get("lx_acting") == chief.id
+    assert both.get("/workbench").headers["Location"] == "/workbench/branch"
+    branch = both.get("/workbench/branch")
+    assert switch_offers(branch.text) == [(chief.id, " selected"), (clerk.id, "")]
+
+    # Someone else's membership, or a made-up one: a 404 page, the choice unchanged.
+    for other in (world.clerk_b.member.id, "m" * 26):
+        refused = both.post("/workbench/switch", {"membership": other})
+        assert refused.status_code == 404 and "lx_acting" not in refused.headers.get("Set-Cookie", "")
+    assert both.http.cookies.get("lx_acting") == chief.id
+
+    # A cookie naming a membership the person lost is ignored: they act as what they still are.
+    with world.platform.store("gateway").transaction() as session:
+        staff.revoke(session, world.chief.member, chief.id, utcnow())
+    assert both.get("/workbench").status_code == 200
+    assert both.get("/workbench/branch").status_code == 403
+    assert 'action="/workbench/switch"' not in both.get("/workbench").text  # nothing left to switch to

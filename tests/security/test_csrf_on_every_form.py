@@ -162,6 +162,7 @@ def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(pl
             f"/workbench/branch/claims/{'c' * 26}/reject",
             {},
         ),
+        "/workbench/switch": (clerk, "/workbench/switch", {"membership": clerk.member.id}),
         "/workbench/settings/staff/<string:membership_id>/revoke": (
             admin,
             f"/workbench/settings/staff/{clerk.member.id}/revoke",

@@ -106,3 +106,19 @@ def test_one_phone_may_be_staff_and_resident_alike_the_person_is_the_same(store)
     with store.transaction() as session:
         clerk = staff.invite(session, CLERK, "李师傅", "company_staff", admin.actor, NOW, tenant_id=store.a)
     assert clerk.person_id == resident_id
+
+
+def test_the_chosen_membership_comes_first_and_each_offers_the_others():
+    def member(id_: str, tenant: str | None) -> staff.Membership:
+        role = "company_staff" if tenant else "supervisor"
+        community = None if tenant else "政通路社区"
+        return staff.Membership(id_, "p", "+8613900000000", "钱", role, tenant, tenant, community)
+
+    chief, a, b = member("m1", None), member("m2", "甲"), member("m3", "乙")  # oldest first, as read
+    default = staff.acting_first([chief, a, b], None)
+    assert [m.id for m in default] == ["m2", "m3", "m1"]  # companies' first, oldest first
+    assert [[o.id for o in m.others] for m in default] == [["m3", "m1"], ["m2", "m1"], ["m2", "m3"]]
+    assert [m.id for m in staff.acting_first([chief, a, b], "m1")] == ["m1", "m2", "m3"]
+    assert [m.id for m in staff.acting_first([chief, a, b], "m3")] == ["m3", "m2", "m1"]
+    assert [m.id for m in staff.acting_first([chief, a, b], "not-theirs")] == ["m2", "m3", "m1"]
+    assert staff.acting_first([a], "m2")[0].others == ()

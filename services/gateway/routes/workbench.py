@@ -22,7 +22,7 @@ from services.common.fields import mainland_mobile
 from services.gateway import staff
 from services.gateway.apidoc import Param, Route, page_id
 from services.gateway.http import Answered, endpoint
-from services.gateway.people import PeopleRoutes, see_other
+from services.gateway.people import MAX_AGE, PeopleRoutes, see_other
 from services.gateway.routes.photos import PhotoRoutes
 from services.gateway.sessions import SignedIn
 from services.gateway.workbench import (
@@ -35,6 +35,7 @@ from services.gateway.workbench import (
 
 MAX_ID = 64
 STALE = "案件已被他人更新（状态或内容已变化），您的操作没有生效。请查看最新情况后再操作。"
+ACTING_COOKIE = "lx_acting"  # which of their memberships the person acts as: a choice, checked on every request
 DONE = {"comment": "已添加", "invited": "已邀请", "revoked": "已撤销"}
 
 
@@ -49,14 +50,15 @@ class WorkbenchRoutes(PeopleRoutes, PhotoRoutes):
     # --- who is at the workbench ----------------------------------------------------------
 
     def _memberships(self, request: Request) -> tuple[SignedIn, list[staff.Membership]]:
-        """The signed-in person and their live memberships, companies' first; else stop: 303 to
+        """The signed-in person and their live memberships, the one chosen at the switcher first, then
+        companies'; else stop: 303 to
         /signin when not signed in, a 403 page saying how to get access when they have none."""
         person = self._require_person(request)
         with self.db.read() as session:
             found = staff.memberships_of(session, person.person_id)
         if not found:
             raise Answered(workbench_page("workbench_none.html", person, None, 403))
-        return person, sorted(found, key=lambda m: m.tenant_id is None)
+        return person, staff.acting_first(found, request.cookies.get(ACTING_COOKIE))
 
     def _at_workbench(self, request: Request, company: bool = True) -> tuple[SignedIn, staff.Membership]:
         """The person and the membership they act as: their company's (the first, when they are staff
@@ -74,6 +76,22 @@ class WorkbenchRoutes(PeopleRoutes, PhotoRoutes):
 
     def _missing_case(self, person: SignedIn, member: staff.Membership) -> Response:
         return self._workbench_message(person, member, 404, "没有找到这个案件", "案件不存在，或不属于您的公司。")
+
+    @endpoint("POST", "/workbench/switch")
+    def workbench_switch(self, request: Request) -> Response:
+        """Act as another of the person's memberships (staff of two companies, or staff and the party
+        branch's supervisor): remembered in a cookie that names a membership, never grants one."""
+        person, found = self._memberships(request)
+        self._check_csrf(request, person)
+        chosen = next((m for m in found if m.id == request.form.get("membership", "")), None)
+        if chosen is None:
+            return self._workbench_message(person, found[0], 404, "没有找到这个身份", "您没有这个身份，或它已被撤销。")
+        response = see_other("/workbench" if chosen.tenant_id else "/workbench/branch")
+        response.set_cookie(
+            ACTING_COOKIE, chosen.id, max_age=MAX_AGE, httponly=True, samesite="Lax", path="/workbench",
+            secure=self._secure_cookies(),
+        )  # fmt: skip
+        return response
 
     # --- the queue ------------------------------------------------------------------------
 
@@ -293,6 +311,8 @@ ROUTES: tuple[Route, ...] = (
           "body, visibility)", None, 303, params=(CASE,), errors=(403, 404, 422)),
     _page("GET", "/workbench/cases/{case_id}/photos/{photo_id}", "Staff: a photo of the company's case",
           params=(CASE, page_id("photo_id")), errors=(303, 403, 404), content="image/jpeg"),
+    _page("POST", "/workbench/switch", "Staff with several memberships: act as another (form: csrf, membership)",
+          None, 303, errors=(403, 404)),
     _page("GET", "/workbench/settings/staff", "Admins: the company's staff (supervisors: the community's)",
           errors=(303, 403)),
     _page("POST", "/workbench/settings/staff", "Admins: invite by phone, name and role (form: csrf)", None, 303,
