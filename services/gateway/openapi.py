@@ -30,6 +30,7 @@ from services.gateway.routes import (
     workbench,
     workbench_branch,
     workbench_incidents,
+    workbench_settings,
 )
 
 ROUTES: tuple[Route, ...] = (
@@ -50,6 +51,7 @@ ROUTES: tuple[Route, ...] = (
     *workbench.ROUTES,
     *workbench_branch.ROUTES,
     *workbench_incidents.ROUTES,
+    *workbench_settings.ROUTES,
 )
 
 

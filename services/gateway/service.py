@@ -26,11 +26,13 @@ from services.gateway.routes.volunteers import VolunteerRoutes
 from services.gateway.routes.workbench import WorkbenchRoutes
 from services.gateway.routes.workbench_branch import BranchRoutes
 from services.gateway.routes.workbench_incidents import WorkbenchIncidentRoutes
+from services.gateway.routes.workbench_settings import WorkbenchSettingsRoutes
 
 
 class GatewayService(
     BranchRoutes,
     WorkbenchIncidentRoutes,
+    WorkbenchSettingsRoutes,
     WorkbenchRoutes,
     CaseRoutes,
     VolunteerRoutes,

@@ -19,6 +19,7 @@ from services.gateway.http import Endpoint
 from services.gateway.service import GatewayService
 from tests.support.infra import wait_for
 from tests.support.people import signed_in_browser, staff_browser, survey_link
+from tests.support.settings import PUBLIC_HOOK, settings_of
 
 pytestmark = pytest.mark.integration
 
@@ -78,6 +79,8 @@ def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(pl
     volunteer = signed_in_browser(platform, victim.volunteers[0]["phone"])
     supervisor = staff_browser(platform, None, "supervisor", community=COMMUNITY)
     anonymous = browser()
+    hook = victim.post("/api/v1/webhooks", {"url": PUBLIC_HOOK, "event_types": ["case.closed"]}).json()["id"]
+    key = victim.post("/api/v1/keys", {"role": "company_staff"}).json()["id"]
     # Each form route, who posts it, and what it would have changed.
     posts = {
         "/signin/code": (anonymous, "/signin/code", {"phone": "13912349002"}),
@@ -168,6 +171,48 @@ def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(pl
             f"/workbench/settings/staff/{clerk.member.id}/revoke",
             {},
         ),
+        "/workbench/settings/categories": (
+            admin,
+            "/workbench/settings/categories",
+            {"code": "forged", "name": "伪造", "response_hours": "1", "resolution_hours": "2"},
+        ),
+        "/workbench/settings/categories/<string:code>": (
+            admin,
+            "/workbench/settings/categories/repair",
+            {"response_hours": "9", "resolution_hours": "99"},
+        ),
+        "/workbench/settings/notifications": (
+            admin,
+            "/workbench/settings/notifications",
+            {"company_name": "伪造", "quiet_start": "00:00", "quiet_end": "23:59"},
+        ),
+        "/workbench/settings/surveys": (
+            admin,
+            "/workbench/settings/surveys",
+            {"link_delay_minutes": "0", "expiry_days": "1", "reminder_after_hours": "1"},
+        ),
+        "/workbench/settings/keys": (admin, "/workbench/settings/keys", {"role": "company_admin"}),
+        "/workbench/settings/keys/<string:key_id>/revoke": (admin, f"/workbench/settings/keys/{key}/revoke", {}),
+        "/workbench/settings/webhooks": (
+            admin,
+            "/workbench/settings/webhooks",
+            {"url": PUBLIC_HOOK, "event_types": ["case.submitted"]},
+        ),
+        "/workbench/settings/webhooks/<string:webhook_id>/delete": (
+            admin,
+            f"/workbench/settings/webhooks/{hook}/delete",
+            {},
+        ),
+        "/workbench/settings/webhooks/<string:webhook_id>/enable": (
+            admin,
+            f"/workbench/settings/webhooks/{hook}/enable",
+            {},
+        ),
+        "/workbench/settings/webhooks/<string:webhook_id>/secret": (
+            admin,
+            f"/workbench/settings/webhooks/{hook}/secret",
+            {},
+        ),
     }
     assert set(posts) == post_page_routes(), "a new form route: add it here"
 
@@ -182,6 +227,7 @@ def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(pl
             memberships(platform, victim.tenant_id),
             victim.get(f"/api/v1/incidents/{ids['incident_id']}").json(),
             victim.get("/api/v1/broadcasts").json()["data"],
+            settings_of(victim),
         )
 
     before = state()

@@ -18,6 +18,7 @@ from services.gateway.http import Endpoint
 from services.gateway.service import GatewayService
 from tests.support.infra import wait_for
 from tests.support.people import signed_in_browser, staff_browser, survey_link
+from tests.support.settings import PUBLIC_HOOK
 
 PAGES = Path(__file__).resolve().parents[2] / "services/gateway/pages"
 EXPECTED = {
@@ -81,6 +82,7 @@ def test_every_page_and_answer_of_the_gateway_carries_the_security_headers_and_n
     clerk = staff_browser(platform, victim.tenant_id, "company_staff")
     admin = staff_browser(platform, victim.tenant_id, "company_admin")
     anonymous = browser()
+    hook = victim.post("/api/v1/webhooks", {"url": PUBLIC_HOOK, "event_types": ["case.closed"]}).json()["id"]
     pages = {
         "/docs": (anonymous, "/docs"),
         "/openapi.json": (anonymous, "/openapi.json"),
@@ -116,6 +118,12 @@ def test_every_page_and_answer_of_the_gateway_carries_the_security_headers_and_n
             f"/workbench/cases/{case}/photos/{photo}",
         ),
         "/workbench/settings/staff": (admin, "/workbench/settings/staff"),
+        "/workbench/settings/categories": (admin, "/workbench/settings/categories"),
+        "/workbench/settings/notifications": (admin, "/workbench/settings/notifications"),
+        "/workbench/settings/surveys": (admin, "/workbench/settings/surveys"),
+        "/workbench/settings/keys": (admin, "/workbench/settings/keys"),
+        "/workbench/settings/webhooks": (admin, "/workbench/settings/webhooks"),
+        "/workbench/settings/webhooks/<string:webhook_id>": (admin, f"/workbench/settings/webhooks/{hook}"),
         "/workbench/incidents": (clerk, "/workbench/incidents"),
         "/workbench/incidents/new": (clerk, "/workbench/incidents/new"),
         "/workbench/incidents/<string:incident_id>": (clerk, f"/workbench/incidents/{ids['incident_id']}"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Request, Response
 
 from services.common.errors import validated
@@ -60,6 +61,22 @@ class MeSchema(Schema):
     key_prefix = fields.String()
 
 
+def issued(session: Session, tenant_id: str, payload: object) -> dict:
+    """A new key of the company as ``POST /api/v1/keys`` answers it, the key itself included (the
+    caller shows it once and keeps it nowhere); the API and the workbench's keys page both issue here."""
+    data = validated(KeyCreateSchema(), payload)
+    key = tenants.issue_key(session, tenant_id, role=data["role"], rate_limit=data["rate_limit"])
+    return KeySchema().dump(tenants.authenticate(session, key)[1]) | {"api_key": key}
+
+
+def revoked_key(session: Session, tenant_id: str, key_id: str, current: str) -> dict:
+    """Revoke one of the company's keys, not an app's (the operator's) nor ``current`` (the caller's
+    own key; the workbench, which has no key, passes the person's actor, which is no key's id)."""
+    if tenants.role_of(session, key_id) == "resident_app":
+        raise Forbidden("an app key is the platform operator's to revoke (lianxin key revoke)")
+    return KeySchema().dump(tenants.revoke_key(session, tenant_id, key_id, current))
+
+
 class KeyRoutes(Plumbing):
     @endpoint("GET", "/api/v1/me")
     def me(self, request: Request) -> Response:
@@ -88,19 +105,15 @@ class KeyRoutes(Plumbing):
         payload = read_json(request)
         if isinstance(payload, dict) and payload.get("role") == "resident_app":
             raise Forbidden(OPERATOR_ONLY)  # an app acts for residents only with their consent, not a company's
-        data = validated(KeyCreateSchema(), payload)
         with self.db.transaction() as session:
-            key = tenants.issue_key(session, caller.tenant, role=data["role"], rate_limit=data["rate_limit"])
-            created = KeySchema().dump(tenants.authenticate(session, key)[1]) | {"api_key": key}
+            created = issued(session, caller.tenant, payload)
         return idempotency.shown_once(json_response(created, 201), "api_key")  # never kept for a replay
 
     @endpoint("POST", "/api/v1/keys/<string:key_id>/revoke")
     def revoke_key(self, request: Request, key_id: str) -> Response:
         caller = self._caller(request)
         with self.db.transaction() as session:
-            if tenants.role_of(session, key_id) == "resident_app":
-                raise Forbidden("an app key is the platform operator's to revoke (lianxin key revoke)")
-            revoked = KeySchema().dump(tenants.revoke_key(session, caller.tenant, key_id, caller.key_id))
+            revoked = revoked_key(session, caller.tenant, key_id, caller.key_id)
         return json_response(revoked)
 
 
