@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from services.common.db import utcnow
+from services.gateway import staff
 from services.notifications.models import WebhookSubscription
 from tests.support.api import Api
 from tests.support.settings import ALLOWED_HOOK, PUBLIC_HOOK, SETTINGS_PAGES, member_of, settings_of
@@ -208,3 +210,22 @@ def test_another_companys_key_and_webhook_are_the_404_page_and_stay_as_they_were
     assert settings_of(second_company) == theirs
     assert hook["id"] not in admin.get("/workbench/settings/webhooks").text
     assert key_id not in admin.get("/workbench/settings/keys").text
+
+
+def test_the_settings_are_those_of_the_membership_acted_as_and_staff_of_it_may_not_change_them(
+    platform, company, second_company
+):
+    person = member_of(platform, company.tenant_id, "company_staff", "赵双岗")
+    with platform.store("gateway").transaction() as session:
+        theirs = staff.invite(session, person.phone, "赵双岗", "company_admin", "test", utcnow(),
+                              tenant_id=second_company.tenant_id)  # fmt: skip
+    ours_before, theirs_before = settings_of(company), settings_of(second_company)
+    assert person.get("/workbench/settings/surveys").status_code == 403  # acting as company's staff (the first)
+    assert person.post("/workbench/settings/surveys", {"expiry_days": "3"}).status_code == 403
+    assert person.post("/workbench/switch", {"membership": theirs.id}).status_code == 303
+    assert person.post("/workbench/settings/surveys", {"link_delay_minutes": "5", "expiry_days": "3",
+                                                       "reminder_after_hours": "2"}).status_code == 303  # fmt: skip
+    assert settings_of(company) == ours_before
+    assert settings_of(second_company) == theirs_before | {
+        "surveys": {"link_delay_minutes": 5, "expiry_days": 3, "reminder_after_hours": 2}
+    }

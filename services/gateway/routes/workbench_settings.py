@@ -50,12 +50,12 @@ class WorkbenchSettingsRoutes(WorkbenchRoutes):
     # --- who may ------------------------------------------------------------------------------
 
     def _company_admin(self, request: Request) -> tuple[SignedIn, staff.Membership]:
-        """The person's company-admin membership, or the 403 page (staff, a supervisor: nothing changes)."""
-        person, found = self._memberships(request)
-        admins = [m for m in found if m.tenant_id and m.role == "company_admin"]
-        if not admins:
-            raise Answered(self._workbench_message(person, found[0], 403, "没有权限", ADMINS_ONLY))
-        return person, admins[0]
+        """The company membership the person acts as (the switcher's choice, else their first company's)
+        if it is an admin's; else the 403 page (staff, a supervisor: nothing changes)."""
+        person, member = self._at_workbench(request)
+        if member.role != "company_admin":
+            raise Answered(self._workbench_message(person, member, 403, "没有权限", ADMINS_ONLY))
+        return person, member
 
     def _settings_page(
         self, template: str, person: SignedIn, member: staff.Membership, status: int = 200, **shown: object
