@@ -175,6 +175,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/survey-templates"): COMPANY,
     ("POST", "/api/v1/survey-templates"): ADMIN,
     ("GET", "/api/v1/survey-statistics"): COMPANY,
+    ("GET", "/api/v1/case-statistics"): COMPANY,
     ("POST", "/api/v1/survey-campaigns"): COMPANY,
     ("GET", "/api/v1/survey-campaigns"): COMPANY,
     ("GET", "/api/v1/survey-campaigns/{campaign_id}"): COMPANY,

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from services.common.fields import utc_text
+from services.requests import rates
 from services.requests.lifecycle import OPEN_STATES
 from services.requests.models import Case, Estate
 from services.requests.search import overdue_clause
@@ -22,26 +23,17 @@ from services.requests.search import overdue_clause
 MINIMUM_CASES = 5
 
 
-def _ratio(part: int, whole: int) -> float | None:
-    return round(part / whole, 3) if whole else None
-
-
 def league(session: Session, tenants: list[str], since: datetime) -> dict:
     """On-time and reopen rates per company and per estate, small groups withheld."""
-    resolved = Case.resolved_at.is_not(None)
-    on_time = and_(resolved, or_(Case.resolution_due_at.is_(None), Case.resolved_at <= Case.resolution_due_at))
-    figures = (
-        func.sum(case((resolved, 1), else_=0)).label("resolved"),
-        func.sum(case((on_time, 1), else_=0)).label("on_time"),
-        func.sum(case((and_(resolved, Case.reopen_count > 0), 1), else_=0)).label("reopened"),
-    )
+    figures = rates.counts()  # the one definition of on time and reopened (services/requests/rates.py)
     scope = (Case.tenant.in_(tenants), Case.created_at >= since)
     tables: dict[str, list[dict]] = {}
     withheld = 0
     for name, keys in (("companies", (Case.tenant,)), ("estates", (Case.tenant, Case.estate_id))):
         rows = []
         for row in session.execute(select(*keys, *figures).where(*scope).group_by(*keys)):
-            done = int(row.resolved or 0)
+            counted = rates.rates(row)
+            done = counted["resolved"]
             if done < MINIMUM_CASES:
                 withheld += 1 if done else 0
                 continue
@@ -50,8 +42,8 @@ def league(session: Session, tenants: list[str], since: datetime) -> dict:
                     "tenant": row.tenant,
                     "estate_id": getattr(row, "estate_id", None),
                     "resolved": done,
-                    "on_time_rate": _ratio(int(row.on_time or 0), done),
-                    "reopen_rate": _ratio(int(row.reopened or 0), done),
+                    "on_time_rate": counted["on_time_rate"],
+                    "reopen_rate": counted["reopen_rate"],
                 }
             )
         rows.sort(key=lambda r: (-(r["on_time_rate"] or 0), r["reopen_rate"] or 0, r["tenant"], r["estate_id"] or ""))

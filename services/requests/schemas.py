@@ -7,6 +7,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from services.common.errors import ValidationFailed
 from services.common.fields import MobilePhone, Text, Timestamp
 from services.common.pages import PageQuerySchema
+from services.common.statistics import GroupedQuerySchema
 from services.requests.lifecycle import STATES, USER_ACTIONS
 
 #: The categories every tenant starts with (a tenant may add its own codes).
@@ -175,6 +176,25 @@ class CaseCountQuerySchema(CaseListQuerySchema):
 class CaseCountsSchema(Schema):
     total = fields.Integer()
     by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class CaseStatisticsQuerySchema(GroupedQuerySchema):
+    """Which groups, over which months (of creation, Asia/Shanghai), of which estate."""
+
+
+class CaseStatisticsRowSchema(Schema):
+    """One group's case figures; keys absent from ``group_by`` are null (so is an unassigned group's assignee)."""
+
+    estate_id = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    month = fields.String(allow_none=True, metadata={"description": "YYYY-MM of creation, Asia/Shanghai"})
+    cases = fields.Integer(metadata={"description": "cases created"})
+    resolved = fields.Integer(metadata={"description": "of them, resolved at least once"})
+    on_time = fields.Integer(metadata={"description": "resolved no later than the resolution due time"})
+    reopened = fields.Integer(metadata={"description": "resolved and reopened at least once"})
+    on_time_rate = fields.Float(allow_none=True, metadata={"description": "on_time / resolved, 0–1"})
+    reopen_rate = fields.Float(allow_none=True, metadata={"description": "reopened / resolved, 0–1"})
 
 
 class HistoryEntrySchema(Schema):

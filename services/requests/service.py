@@ -30,6 +30,7 @@ from services.requests import (
     ratings,
     residents,
     search,
+    statistics,
 )
 from services.requests import photos as case_photos
 from services.requests.models import Base, DeadLetter, Inbox, Outbox
@@ -38,6 +39,7 @@ from services.requests.schemas import (
     CaseCountQuerySchema,
     CaseEditSchema,
     CaseListQuerySchema,
+    CaseStatisticsQuerySchema,
     CategoryConfigSchema,
     CommentCreateSchema,
     CommentQuerySchema,
@@ -130,6 +132,13 @@ class RequestsService:
         query = validated(CaseCountQuerySchema(), params)
         with self.db.read() as session:
             return search.counts(session, [tenant], query, utcnow())
+
+    @rpc
+    def case_statistics(self, tenant: str, params: dict) -> list[dict]:
+        """Cases, resolved, on time and reopened per group of the tenant's own cases."""
+        query = validated(CaseStatisticsQuerySchema(), params)
+        with self.db.read() as session:
+            return statistics.for_tenant(session, tenant, query)
 
     @rpc
     def transition(self, tenant: str, case_id: str, payload: dict, actor: str) -> dict:

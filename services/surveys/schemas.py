@@ -7,12 +7,11 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from services.common.fields import MobilePhone, Text, Timestamp
+from services.common.statistics import GroupedQuerySchema
 
 SCORE = validate.Range(min=1, max=5, error="请选择 1 到 5 分 (must be 1–5)")
 NPS = validate.Range(min=0, max=10, error="请选择 0 到 10 分 (must be 0–10)")
 CES = validate.Range(min=1, max=7, error="请选择 1 到 7 分 (must be 1–7)")
-MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="月份格式为 YYYY-MM (month as YYYY-MM)")
-GROUPINGS = ("estate", "category", "assignee", "month")
 
 
 class FormInteger(fields.Integer):
@@ -115,21 +114,8 @@ class SettingsSchema(Schema):
     )
 
 
-class StatisticsQuerySchema(Schema):
+class StatisticsQuerySchema(GroupedQuerySchema):
     """Which groups, over which months (of issue, Asia/Shanghai)."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    group_by = fields.List(
-        fields.String(validate=validate.OneOf(GROUPINGS)),
-        load_default=list,
-        validate=validate.Length(max=len(GROUPINGS)),
-        metadata={"description": "any of estate, category, assignee, month"},
-    )
-    from_month = fields.String(load_default=None, validate=MONTH, data_key="from")
-    to_month = fields.String(load_default=None, validate=MONTH, data_key="to")
-    estate_id = fields.String(load_default=None, validate=validate.Length(max=36))
 
 
 class StatisticsRowSchema(Schema):

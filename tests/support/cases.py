@@ -27,11 +27,14 @@ class Emitted(list):
         return [e[3] for e in self if e[0] == kind]
 
 
-def new_case(store, emit, category="repair", priority="normal", now=T0, tenant="t1"):
+def new_case(store, emit, category="repair", priority="normal", now=T0, tenant="t1", estate_id=None):
+    """A case submitted at ``now`` (in a new estate unless ``estate_id`` says which)."""
     with store.transaction() as session:
-        estate = cases.create_estate(session, tenant, {"name": "东方现代城", "address": None, "households": 100})
+        if estate_id is None:
+            estate = {"name": "东方现代城", "address": None, "households": 100}
+            estate_id = cases.create_estate(session, tenant, estate)["id"]
         body = {
-            "estate_id": estate["id"],
+            "estate_id": estate_id,
             "category": category,
             "title": "楼道灯不亮",
             "description": "3号楼2单元",
@@ -42,17 +45,17 @@ def new_case(store, emit, category="repair", priority="normal", now=T0, tenant="
         return cases.submit(session, emit, tenant, body, "staff", now=now)
 
 
-def move(store, emit, case_id, action, now, **extra):
+def move(store, emit, case_id, action, now, tenant="t1", **extra):
     with store.transaction() as session:
-        return cases.transition(session, emit, "t1", case_id, action, "staff", now=now, **extra)
+        return cases.transition(session, emit, tenant, case_id, action, "staff", now=now, **extra)
 
 
-def close(store, emit, case_id, at=T0, note="已更换灯泡"):
+def close(store, emit, case_id, at=T0, note="已更换灯泡", tenant="t1"):
     for action, extra in (
         ("accept", {}),
         ("assign", {"assignee": "王师傅"}),
         ("start", {}),
         ("resolve", {"note": note}),
     ):
-        move(store, emit, case_id, action, at, **extra)
-    return move(store, emit, case_id, "close", at)
+        move(store, emit, case_id, action, at, tenant, **extra)
+    return move(store, emit, case_id, "close", at, tenant)

@@ -11,11 +11,12 @@ from __future__ import annotations
 from werkzeug.wrappers import Request, Response
 
 from services.common.errors import NotFound, ValidationFailed, validated
-from services.gateway.apidoc import Route, path_id
+from services.gateway.apidoc import Param, Route, path_id
 from services.gateway.board_page import board_page
 from services.gateway.http import endpoint, json_response, read_json
 from services.gateway.plumbing import html
 from services.gateway.residents import ResidentActions, ResidentVoteSchema, app_person_required
+from services.gateway.routes.surveys import statistics_params
 from services.requests.schemas import (
     BoardQuerySchema,
     BoardSchema,
@@ -25,6 +26,7 @@ from services.requests.schemas import (
     CaseEditSchema,
     CaseListQuerySchema,
     CaseSchema,
+    CaseStatisticsRowSchema,
     CategoryConfigSchema,
     CategorySchema,
     ChangeSchema,
@@ -107,6 +109,12 @@ class CaseRoutes(ResidentActions):
     def count_cases(self, request: Request) -> Response:
         tenant, _ = self._tenant(request)
         return json_response(self._call("requests", "count_cases", tenant, request.args.to_dict()))
+
+    @endpoint("GET", "/api/v1/case-statistics")
+    def case_statistics(self, request: Request) -> Response:
+        tenant, _ = self._tenant(request)
+        rows = self._call("requests", "case_statistics", tenant, statistics_params(request))
+        return json_response({"data": rows, "has_more": False})
 
     @endpoint("GET", "/api/v1/cases/<string:case_id>/audit")
     def case_audit(self, request: Request, case_id: str) -> Response:
@@ -315,6 +323,21 @@ ROUTES: tuple[Route, ...] = (
         CaseCountsSchema,
         errors=(422,),
         query=CaseCountQuerySchema,
+    ),
+    Route(
+        "GET",
+        "/api/v1/case-statistics",
+        "The tenant's own cases per group: cases, resolved, on time (by the resolution due time), reopened "
+        "(resolved, then reopened at least once), and the on-time and reopen rates of the resolved ones",
+        CaseStatisticsRowSchema,
+        many=True,
+        params=(
+            Param("group_by", "query", "comma-separated: estate, category, assignee, month"),
+            Param("from", "query", "first month (YYYY-MM, month of creation, Asia/Shanghai)"),
+            Param("to", "query", "last month (YYYY-MM)"),
+            Param("estate_id", "query", "only this estate (another tenant's: 404)"),
+        ),
+        errors=(404, 422),
     ),
     Route(
         "GET",
