@@ -31,6 +31,7 @@ from services.gateway.routes import (
     workbench_branch,
     workbench_incidents,
     workbench_settings,
+    workbench_statistics,
 )
 
 ROUTES: tuple[Route, ...] = (
@@ -52,6 +53,7 @@ ROUTES: tuple[Route, ...] = (
     *workbench_branch.ROUTES,
     *workbench_incidents.ROUTES,
     *workbench_settings.ROUTES,
+    *workbench_statistics.ROUTES,
 )
 
 

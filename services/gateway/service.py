@@ -27,12 +27,14 @@ from services.gateway.routes.workbench import WorkbenchRoutes
 from services.gateway.routes.workbench_branch import BranchRoutes
 from services.gateway.routes.workbench_incidents import WorkbenchIncidentRoutes
 from services.gateway.routes.workbench_settings import WorkbenchSettingsRoutes
+from services.gateway.routes.workbench_statistics import WorkbenchStatisticsRoutes
 
 
 class GatewayService(
     BranchRoutes,
     WorkbenchIncidentRoutes,
     WorkbenchSettingsRoutes,
+    WorkbenchStatisticsRoutes,
     WorkbenchRoutes,
     CaseRoutes,
     VolunteerRoutes,

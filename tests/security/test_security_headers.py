@@ -130,6 +130,7 @@ def test_every_page_and_answer_of_the_gateway_carries_the_security_headers_and_n
         "/workbench/broadcasts": (clerk, "/workbench/broadcasts"),
         "/workbench/broadcasts/new": (clerk, "/workbench/broadcasts/new"),
         "/workbench/broadcasts/<string:broadcast_id>": (clerk, f"/workbench/broadcasts/{ids['broadcast_id']}"),
+        "/workbench/statistics": (clerk, "/workbench/statistics?group=month"),
         "/workbench/branch": (supervisor, "/workbench/branch"),
         "/workbench/branch/cases/<string:case_id>": (supervisor, f"/workbench/branch/cases/{case}"),
     }
