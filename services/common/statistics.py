@@ -11,6 +11,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="月份格式为 YYYY-MM (month as YYYY-MM)")
 GROUPINGS = ("estate", "category", "assignee", "month")
+GROUPING = validate.OneOf(GROUPINGS, error="请选择分组 (one of estate, category, assignee, month)")
 
 
 class GroupedQuerySchema(Schema):
@@ -20,7 +21,7 @@ class GroupedQuerySchema(Schema):
         unknown = EXCLUDE
 
     group_by = fields.List(
-        fields.String(validate=validate.OneOf(GROUPINGS)),
+        fields.String(validate=GROUPING),
         load_default=list,
         validate=validate.Length(max=len(GROUPINGS)),
         metadata={"description": "any of estate, category, assignee, month"},

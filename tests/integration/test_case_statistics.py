@@ -97,6 +97,8 @@ def test_staff_of_another_company_see_only_theirs_and_bad_input_is_shown_back(pl
     assert 'name="from" value="2026-13"' in bad.text and 'name="to" value="2026-12"' in bad.text
     assert re.search(r'data-field="from">月份格式为 YYYY-MM<', bad.text)
     assert '<option value="month" selected>' in bad.text and "<tr data-group" not in bad.text
+    planet = theirs.get(platform.base_url + "/workbench/statistics?group=planet")
+    assert planet.status_code == 422 and re.search(r'data-field="group">请选择分组<', planet.text)
     supervisor = staff_browser(platform, None, "supervisor", community="政通路社区")
     assert supervisor.get(platform.base_url + "/workbench/statistics").status_code == 403
     assert anonymous(platform, "/workbench/statistics").status_code == 303
