@@ -13,6 +13,7 @@ from marshmallow import Schema
 
 from services.gateway import people
 from services.gateway.apidoc import ProblemSchema, Route
+from services.gateway.authorization import EVERY_ROLE, POLICY
 from services.gateway.routes import (
     cases,
     community,
@@ -207,6 +208,8 @@ def operation(route: Route) -> dict:
     if route.auth:
         errors |= {401, 429}
         op["security"] = [{"apiKey": []}]
+        if POLICY.get((route.method, route.path), frozenset()) != EVERY_ROLE:  # a role the table refuses: 403
+            errors |= {403}
     if route.body is not None or route.upload is not None:
         errors |= {400, 413, 415}
     if route.method == "POST":

@@ -1,8 +1,8 @@
 """Role × endpoint × own/other tenant, over HTTP, for every authenticated endpoint.
 
 A role the table refuses gets 403 before anything is looked up; a role it allows is never
-refused for its role (it may still get 404/409/422 for what it sent), and with another
-tenant's ids it gets 404.
+refused for its role and gets one of the statuses ``/openapi.json`` documents for the route (it
+may still get 404/409/422 for what it sent), never a 5xx; with another tenant's ids it gets 404.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pytest
 
 from services.gateway import tenants
 from services.gateway.authorization import POLICY, ROLES
+from services.gateway.openapi import spec
 from tests.support.api import Api, resident_app
 from tests.support.probes import owns_an_id, send
 
@@ -43,10 +44,13 @@ def test_each_role_on_each_endpoint_of_its_own_tenant(platform, keys, victim, ro
     if (role, method, path) == ("resident_app", "DELETE", "/api/v1/sign-in"):  # signs out: not the shared token
         api = resident_app(platform, victim.tenant_id, RESIDENT, key=api.app_key)
     response = send(api, method, path, victim.ids)
+    documented = set(spec()["paths"][path][method.lower()]["responses"])
+    status = response.status_code
     if role in POLICY[(method, path)]:
-        assert response.status_code not in (401, 403), (role, method, path, response.text)
+        assert status < 500 and status not in (401, 403), (role, method, path, status, response.text)
+        assert str(status) in documented, f"{role} {method} {path}: {status} is not documented ({sorted(documented)})"
     else:
-        assert response.status_code == 403, (role, method, path, response.status_code, response.text)
+        assert status == 403 and "403" in documented, (role, method, path, status, sorted(documented), response.text)
         said = response.json()[0]["description"] if path.startswith("/open311/") else response.json()["detail"]
         assert said == f"a {role} key may not call {method} {path}"
 

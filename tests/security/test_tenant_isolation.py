@@ -11,20 +11,13 @@ import re
 
 import pytest
 
-from services.gateway.openapi import spec
 from tests.support.probes import SHARED_PARAMS, owns_an_id, send
+from tests.support.probes import documented_routes as documented
 
 pytestmark = pytest.mark.integration
 
 # Query parameters a list needs to answer at all.
 LIST_PARAMS = {"/api/v1/notifications": {"phone": "13912349001"}, "/api/v1/inbox": {"phone": "13912349001"}}
-
-
-def documented():
-    for path, operations in spec()["paths"].items():
-        for method, operation in operations.items():
-            if operation.get("security"):
-                yield method.upper(), path
 
 
 @pytest.mark.parametrize(("method", "path"), [r for r in documented() if owns_an_id(r[1])])

@@ -11,6 +11,7 @@ from PIL import Image
 
 from services.common.db import utcnow
 from services.gateway import tenants
+from services.gateway.openapi import spec
 from tests.support.api import Api, new_company
 from tests.support.infra import Platform, wait_for
 from tests.support.people import claim, confirm
@@ -40,6 +41,34 @@ def send(api: Api, method: str, path: str, ids: dict):
 # Path parameters that name something every tenant has (a format, a category code), not a record
 # of one tenant: a route with only these has no other tenant's id to try.
 SHARED_PARAMS = frozenset({"format", "service_code", "code"})
+
+
+def documented_routes():
+    """(method, path) of every authenticated route of ``/openapi.json``: a route is covered the day it is documented."""
+    for path, operations in spec()["paths"].items():
+        for method, operation in operations.items():
+            if operation.get("security"):
+                yield method.upper(), path
+
+
+def query_params(method: str, path: str) -> set[str]:
+    """The query parameters ``/openapi.json`` documents for the route."""
+    operation = spec()["paths"][path][method.lower()]
+    return {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+
+
+def pages(api: Api, path: str, query: dict, ids: dict, most: int = 3):
+    """Up to ``most`` answers of GET ``path``: one item a page where it pages, following ``starting_after``."""
+    if {"limit", "starting_after"} <= query_params("GET", path):
+        query = query | {"limit": 1}
+    for _ in range(most):
+        response = api.get(path.format(**ids), params=query)
+        yield response
+        json = response.headers.get("Content-Type", "").startswith("application/json")
+        body = response.json() if json else None
+        if not (isinstance(body, dict) and body.get("has_more") and body.get("data")):
+            return
+        query = query | {"starting_after": body["data"][-1]["id"]}
 
 
 def owns_an_id(path: str) -> bool:
@@ -148,4 +177,53 @@ def one_of_everything(platform: Platform) -> Api:
     with platform.store("gateway").transaction() as session:
         spare = tenants.issue_key(session, company.tenant_id, role="company_staff")
         company.ids["key_id"] = tenants.authenticate(session, spare)[1].id  # a key the tests may revoke
+    return company
+
+
+def marked_victim(platform: Platform) -> Api:
+    """:func:`one_of_everything` plus records whose names and phones no other tenant of the tests has.
+
+    ``.secrets``: every string of it another tenant must never see (its ids, phones as ``+86…``,
+    ``139…`` and ``139****1234``, and the names of its residents, staff, volunteers, estate,
+    household and case). ``.supervisor``: its community's party branch, to read its claims.
+    """
+    import random
+    import uuid
+
+    from services.common.phones import mask_phone
+
+    company = one_of_everything(platform)
+    draw = random.Random()
+    given = "".join(draw.sample("嘉琪瑞霖泽宇梓涵昊然思远安澜若溪星河", 2))
+    phones = [f"1397{draw.randrange(10**6, 10**7)}" for _ in range(3)]
+    names = {
+        "resident": "司马" + given,
+        "staff": "诸葛" + given,
+        "volunteer": "欧阳" + given,
+        "contact": "上官" + given,
+        "estate": f"翠湖{given}苑",
+        "title": f"{given}水管爆裂",
+        "household": f"{draw.randrange(100, 999)}-{draw.randrange(10, 99)}-{draw.randrange(10000, 99999)}",
+    }
+    estate = company.post("/api/v1/estates", {"name": names["estate"], "households": 100}).json()["id"]
+    helper = {"name": names["volunteer"], "phone": phones[1], "estate_ids": [estate], "skills": ["visit"]}
+    volunteer = company.post("/api/v1/volunteers", helper).json()["id"]
+    reporter = {"name": names["resident"], "phone": phones[0], "household": names["household"]}
+    case = company.case(estate, title=names["title"], reporter=reporter)
+    for action, extra in (("accept", {}), ("assign", {"assignee": names["staff"]})):
+        assert (done := company.transition(case["id"], action, **extra)).status_code == 200, done.text
+    contact = company.post(
+        "/api/v1/contacts",
+        {"phone": phones[2], "name": names["contact"], "estate_id": estate, "household": names["household"]},
+    )
+    assert contact.status_code == 200, contact.text
+    marked = {"marked_estate_id": estate, "marked_volunteer_id": volunteer, "marked_case_id": case["id"]}
+    company.ids |= marked | {"marked_contact_id": contact.json()["id"]}
+    company.names, company.phones = names, phones
+    shown = [f(p) for p in phones for f in (lambda p: "+86" + p, str, mask_phone)]
+    owned = [v for k, v in company.ids.items() if k not in SHARED_PARAMS]
+    company.secrets = sorted(set(owned + shown + list(names.values())))
+    with platform.store("gateway").transaction() as session:
+        branch = tenants.create_tenant(session, f"政通路社区党委-{uuid.uuid4().hex[:6]}", "政通路社区")
+        company.supervisor = Api(platform, tenants.issue_key(session, branch["tenant_id"], role="supervisor"))
     return company

@@ -44,8 +44,15 @@ def test_request_bodies_come_from_the_service_schemas():
 
 def test_errors_are_documented_as_problems():
     responses = spec()["paths"]["/api/v1/cases/{case_id}/transitions"]["post"]["responses"]
-    assert sorted(responses) == ["200", "400", "401", "404", "409", "413", "415", "422", "429", "500", "503"]
+    assert sorted(responses) == ["200", "400", "401", "403", "404", "409", "413", "415", "422", "429", "500", "503"]
     assert responses["409"]["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_403_is_documented_where_the_role_table_refuses_a_role():
+    """A company-only route refuses the other roles with 403; a route open to every role never does."""
+    paths = spec()["paths"]
+    assert "403" in paths["/api/v1/cases/{case_id}/transitions"]["post"]["responses"]
+    assert "403" not in paths["/api/v1/me"]["get"]["responses"]
 
 
 def test_no_route_mixin_hides_another_s_helper():
