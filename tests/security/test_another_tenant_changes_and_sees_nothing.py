@@ -30,8 +30,7 @@ def world(platform, intruder):
 
     Closing a case schedules a visit, issues a survey and sends notices in the background: the
     snapshots only compare once two reads of everything in a row agree. The intruder gets cases of
-    its own (its app's resident's, titled like the victim's), so its lists have pages to walk and
-    its searches something to find.
+    its own (its app's resident's), so its lists have pages to walk.
     """
     victim = marked_victim(platform)
     for _ in range(PAGES + 1):
