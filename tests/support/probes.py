@@ -195,7 +195,8 @@ def marked_victim(platform: Platform) -> Api:
     company = one_of_everything(platform)
     draw = random.Random()
     given = "".join(draw.sample("嘉琪瑞霖泽宇梓涵昊然思远安澜若溪星河", 2))
-    phones = [f"1397{draw.randrange(10**6, 10**7)}" for _ in range(3)]
+    # Ending in 7xxx: masked (139****7xxx) they still differ from every phone the intruder has.
+    phones = [f"1397{draw.randrange(100, 1000)}7{draw.randrange(100, 1000)}" for _ in range(3)]
     names = {
         "resident": "司马" + given,
         "staff": "诸葛" + given,
