@@ -32,6 +32,7 @@ from services.gateway.routes import (
     workbench_incidents,
     workbench_settings,
     workbench_statistics,
+    workbench_volunteers,
 )
 
 ROUTES: tuple[Route, ...] = (
@@ -54,6 +55,7 @@ ROUTES: tuple[Route, ...] = (
     *workbench_incidents.ROUTES,
     *workbench_settings.ROUTES,
     *workbench_statistics.ROUTES,
+    *workbench_volunteers.ROUTES,
 )
 
 
