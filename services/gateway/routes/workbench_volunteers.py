@@ -75,7 +75,7 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
     def _done(self, request: Request) -> str | None:
         return DONE.get(request.args.get("done", ""))
 
-    def _estates(self, member: staff.Membership) -> list[dict]:
+    def _company_estates(self, member: staff.Membership) -> list[dict]:
         return self._call("requests", "list_estates", member.tenant_id)
 
     def _volunteers(self, member: staff.Membership) -> list[dict]:
@@ -103,7 +103,7 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
         teams = {t["id"]: t["name"] for t in self._call("volunteers", "list_teams", tenant)}
         return workbench_page(
             "workbench_volunteers.html", person, member, status, volunteers=self._volunteers(member),
-            hours=hours_by_volunteer(totals), team_names=teams, estates=self._estates(member),
+            hours=hours_by_volunteer(totals), team_names=teams, estates=self._company_estates(member),
             typed=shown.pop("typed", {"skills": ["visit"]}), errors=shown.pop("errors", {}), **shown,
         )  # fmt: skip
 
@@ -120,7 +120,7 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
         typed = request.form.to_dict() | {"estate_ids": request.form.getlist("estate_ids"),
                                           "skills": request.form.getlist("skills")}  # fmt: skip
         try:
-            check_estates(self._estates(member), payload)
+            check_estates(self._company_estates(member), payload)
             added = self._call("volunteers", "register_volunteer", member.tenant_id, payload)
         except ValidationFailed as exc:
             return self._volunteers_page(person, member, 422, typed=typed, errors=_form_errors(exc))
@@ -137,7 +137,8 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
         typed = shown.pop("typed", None) or volunteer
         return workbench_page(
             "workbench_volunteer.html", person, member, status, volunteer=volunteer, typed=typed,
-            team_names=teams, ledger=ledger, estates=self._estates(member), errors=shown.pop("errors", {}), **shown,
+            team_names=teams, ledger=ledger, estates=self._company_estates(member),
+            errors=shown.pop("errors", {}), **shown,
         )  # fmt: skip
 
     @endpoint("GET", "/workbench/volunteers/<string:volunteer_id>")
@@ -156,7 +157,7 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
                                           "skills": request.form.getlist("skills"), "active": "active" in request.form,
                                           "party_member": "party_member" in request.form}  # fmt: skip
         try:
-            check_estates(self._estates(member), payload)
+            check_estates(self._company_estates(member), payload)
         except ValidationFailed as exc:
             return self._volunteer_page(person, member, volunteer, 422, typed=typed, errors=_form_errors(exc))
 
@@ -249,14 +250,14 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
 
     # --- activities -------------------------------------------------------------------------
 
-    def _activities_page(
+    def _activity_list_page(
         self, person: SignedIn, member: staff.Membership, status: int = 200, **shown: object
     ) -> Response:
         state = shown.pop("state", None)
         found = self._call("volunteers", "list_activities", member.tenant_id)
         if state in ("draft", "published", "cancelled"):
             found = [a for a in found if a["status"] == state]
-        estates = self._estates(member)
+        estates = self._company_estates(member)
         return workbench_page(
             "workbench_activities.html", person, member, status, state=state, estates=estates,
             estate_names={e["id"]: e["name"] for e in estates}, groups=split_by_time(found, utcnow()),
@@ -266,17 +267,17 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
     @endpoint("GET", "/workbench/activities")
     def workbench_activities(self, request: Request) -> Response:
         person, member = self._at_workbench(request)
-        return self._activities_page(person, member, state=request.args.get("status"), done=self._done(request))
+        return self._activity_list_page(person, member, state=request.args.get("status"), done=self._done(request))
 
     def _create(self, request: Request, form: str, method: str, payload: dict, done: str) -> Response:
         person, member = self._at_workbench(request)
         self._check_csrf(request, person)
         typed = {form: request.form.to_dict()}
         try:
-            check_estates(self._estates(member), payload)
+            check_estates(self._company_estates(member), payload)
             made = self._call("volunteers", method, member.tenant_id, payload)
         except ValidationFailed as exc:
-            return self._activities_page(person, member, 422, typed=typed, errors={form: _form_errors(exc)})
+            return self._activity_list_page(person, member, 422, typed=typed, errors={form: _form_errors(exc)})
         where = f"/workbench/activities/{made['id']}" if form == "activity" else "/workbench/activities"
         return see_other(f"{where}?done={done}")
 
@@ -294,7 +295,7 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
         tenant = member.tenant_id
         signups = self._call("volunteers", "resident_signups", tenant, activity["id"])
         volunteers = self._volunteers(member)
-        estates = {e["id"]: e["name"] for e in self._estates(member)}
+        estates = {e["id"]: e["name"] for e in self._company_estates(member)}
         return workbench_page(
             "workbench_activity.html", person, member, status, activity=activity, signups=signups,
             volunteers=volunteers, names={v["id"]: v["name"] for v in volunteers},
