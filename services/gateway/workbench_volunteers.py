@@ -145,6 +145,15 @@ def attendance_payload(form: MultiDict) -> dict:
     }
 
 
+def said(errors: object) -> list[str]:
+    """Every message of a nested error (a shift's ``{0: {"needed": [...]}}``), in order."""
+    if isinstance(errors, dict):
+        return [m for value in errors.values() for m in said(value)]
+    if isinstance(errors, list):
+        return [m for value in errors for m in said(value)]
+    return [str(errors)]
+
+
 def has_begun(activity: dict, now: datetime) -> bool:
     """Begun activities are past for the list and take attendance (the service's own rule)."""
     starts = parse_time(activity.get("starts_at"))

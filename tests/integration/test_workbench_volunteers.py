@@ -14,7 +14,7 @@ import pytest
 
 from services.common.db import utcnow
 from services.common.phones import mask_phone
-from tests.support.people import clerk_of
+from tests.support.people import clerk_of, staff_browser
 from tests.support.volunteers import into_the_past, local_minutes, new_phone, register, resident_signs_up
 
 pytestmark = pytest.mark.integration
@@ -72,10 +72,11 @@ def test_bad_input_is_a_422_with_what_was_typed_and_a_message_per_field_and_noth
     assert len(company.get("/api/v1/volunteers").json()["data"]) == before
 
     wrong = clinic(company, capacity="很多", title="义诊（待定）")
-    wrong["ends_at"] = wrong["starts_at"]
+    wrong |= {"ends_at": wrong["starts_at"], "shift_needed": "两个"}
     answer = clerk.post("/workbench/activities", wrong)
     assert answer.status_code == 422
     assert re.search(r'data-field="capacity">请填写整数<', answer.text)
+    assert re.search(r'data-field="shifts">请填写整数<', answer.text) and 'value="两个"' in answer.text
     assert re.search(r'data-field="ends_at">结束时间必须晚于开始时间', answer.text)
     assert 'value="义诊（待定）"' in answer.text and 'value="很多"' in answer.text and 'value="量血压"' in answer.text
     weekly = {"title": "义务理发", "kind": "haircut", "estate_id": company.estate_id, "place": "活动室",
@@ -85,6 +86,9 @@ def test_bad_input_is_a_422_with_what_was_typed_and_a_message_per_field_and_noth
     assert re.search(r'data-field="weekday">必填<', series.text) and re.search(r'data-field="end">[^<]+<', series.text)
     assert 'value="15:00"' in series.text and 'value="义务理发"' in series.text
     assert company.get("/api/v1/activities").json()["data"] == []
+    team = clerk.post("/workbench/teams", {"name": "空队", "leader_id": ""})
+    assert team.status_code == 422 and re.search(r'data-field="leader_id">请选择<', team.text)
+    assert 'value="空队"' in team.text and company.get("/api/v1/teams").json()["data"] == []
 
 
 def test_a_team_is_formed_renamed_and_its_members_added_and_removed_but_not_its_leader(platform, company):
@@ -255,3 +259,6 @@ def test_another_company_s_volunteer_team_and_activity_are_404_and_nothing_chang
     assert foreign.status_code == 422 and re.search(r'data-field="estate_id">没有这个小区', foreign.text)
     assert state() == before
     assert company.get(f"/api/v1/teams/{ours}").json()["member_ids"] == [mine]
+    supervisor = staff_browser(platform, None, "supervisor", community="督办社区-志愿者页")  # no company: 403 pages
+    for path in ("/workbench/volunteers", "/workbench/teams", "/workbench/activities"):
+        assert supervisor.get(platform.base_url + path, allow_redirects=False).status_code == 403, path

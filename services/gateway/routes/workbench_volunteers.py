@@ -33,6 +33,7 @@ from services.gateway.workbench_volunteers import (
     attendance_payload,
     has_begun,
     hours_by_volunteer,
+    said,
     series_payload,
     split_by_time,
     team_payload,
@@ -45,17 +46,21 @@ DONE = {"added": "志愿者已登记", "saved": "已保存", "team": "队伍已�
         "series": "每周活动已创建，近几周的各场已发布", "published": "活动已发布，已通知小区住户",
         "cancelled": "活动已取消，已报名的人会收到通知", "staffed": "已安排志愿者",
         "attendance": "出勤已记录，参加班次的志愿者已计入服务时长"}  # fmt: skip
+UNCHOSEN = "Length must be between 1 and 64."  # an id left at 请选择 (a leader, a volunteer)
 MISSING = {"volunteer": ("没有找到这位志愿者", "志愿者不存在，或不属于您的公司。"),
            "team": ("没有找到这个队伍", "队伍不存在，或不属于您的公司。"),
            "activity": ("没有找到这个活动", "活动不存在，或不属于您的公司。")}  # fmt: skip
 
 
 def _form_errors(exc: ValidationFailed) -> dict[str, str]:
-    """The service's field errors in words, named as the form's fields (one estate is chosen)."""
-    said = in_words(field_errors(exc.errors))
-    if "estate_ids" in said:
-        said["estate_id"] = said["estate_ids"]
-    return said
+    """The service's field errors in words, named as the form's fields (one estate is chosen,
+    one shift is typed: its nested messages become one line)."""
+    flat = {name: said(value) if name == "shifts" else value for name, value in exc.errors.items()}
+    words = in_words(field_errors(flat))
+    words |= {name: "请选择" for name, text in words.items() if text.startswith(UNCHOSEN)}
+    if "estate_ids" in words:
+        words["estate_id"] = words["estate_ids"]
+    return words
 
 
 class WorkbenchVolunteerRoutes(WorkbenchRoutes):
