@@ -111,6 +111,7 @@ def test_a_team_is_formed_renamed_and_its_members_added_and_removed_but_not_its_
     assert clerk.post(f"/workbench/teams/{team_id}/members/{first}/remove").status_code == 303
     refused = clerk.post(f"/workbench/teams/{team_id}/members/{second}/remove")  # the leader stays
     assert refused.status_code == 409 and "不能移除队长" in refused.text
+    assert clerk.post(f"/workbench/teams/{team_id}/members/{'x' * 26}/remove").status_code == 404  # not in it
     team = company.get(f"/api/v1/teams/{team_id}").json()
     assert (team["name"], team["description"], team["leader_id"]) == ("维修服务队", "小修小补", second)
     assert sorted(team["member_ids"]) == sorted([second, third])

@@ -249,8 +249,10 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
         team = self._found(person, member, "team", "get_team", team_id)
         try:
             self._call("volunteers", "remove_team_member", member.tenant_id, team_id, volunteer_id[:MAX_ID])
-        except (Conflict, NotFound) as exc:  # the leader stays; someone not in the team is not removed
+        except Conflict as exc:  # the leader stays
             return self._team_page(person, member, team, 409, error=f"没有生效：{exc.detail}")
+        except NotFound:  # not in the team (another company's volunteer is not either): 404 as over the API
+            return self._team_page(person, member, team, 404, error="没有生效：这位志愿者不在此队伍中。")
         return see_other(f"/workbench/teams/{team_id}?done=removed")
 
     # --- activities -------------------------------------------------------------------------
