@@ -77,7 +77,7 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
             heading, text = MISSING[what]
             raise Answered(self._workbench_message(person, member, 404, heading, text)) from None
 
-    def _done(self, request: Request) -> str | None:
+    def _volunteers_done(self, request: Request) -> str | None:
         return DONE.get(request.args.get("done", ""))
 
     def _company_estates(self, member: staff.Membership) -> list[dict]:
@@ -115,7 +115,7 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
     @endpoint("GET", "/workbench/volunteers")
     def workbench_volunteers(self, request: Request) -> Response:
         person, member = self._at_workbench(request)
-        return self._volunteers_page(person, member, done=self._done(request))
+        return self._volunteers_page(person, member, done=self._volunteers_done(request))
 
     @endpoint("POST", "/workbench/volunteers")
     def workbench_add_volunteer(self, request: Request) -> Response:
@@ -150,7 +150,7 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
     def workbench_volunteer(self, request: Request, volunteer_id: str) -> Response:
         person, member = self._at_workbench(request)
         volunteer = self._found(person, member, "volunteer", "get_volunteer", volunteer_id)
-        return self._volunteer_page(person, member, volunteer, done=self._done(request))
+        return self._volunteer_page(person, member, volunteer, done=self._volunteers_done(request))
 
     @endpoint("POST", "/workbench/volunteers/<string:volunteer_id>")
     def workbench_edit_volunteer(self, request: Request, volunteer_id: str) -> Response:
@@ -186,7 +186,7 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
     @endpoint("GET", "/workbench/teams")
     def workbench_teams(self, request: Request) -> Response:
         person, member = self._at_workbench(request)
-        return self._teams_page(person, member, done=self._done(request))
+        return self._teams_page(person, member, done=self._volunteers_done(request))
 
     @endpoint("POST", "/workbench/teams")
     def workbench_create_team(self, request: Request) -> Response:
@@ -215,7 +215,7 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
     def workbench_team(self, request: Request, team_id: str) -> Response:
         person, member = self._at_workbench(request)
         team = self._found(person, member, "team", "get_team", team_id)
-        return self._team_page(person, member, team, done=self._done(request))
+        return self._team_page(person, member, team, done=self._volunteers_done(request))
 
     def _team_change(self, request: Request, team_id: str, form: str, method: str, *args: object) -> Response:
         """One change to a team through ``volunteers.<method>``: 303 back, or the page with why not."""
@@ -274,7 +274,8 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
     @endpoint("GET", "/workbench/activities")
     def workbench_activities(self, request: Request) -> Response:
         person, member = self._at_workbench(request)
-        return self._activity_list_page(person, member, state=request.args.get("status"), done=self._done(request))
+        done = self._volunteers_done(request)
+        return self._activity_list_page(person, member, state=request.args.get("status"), done=done)
 
     def _create(self, request: Request, form: str, method: str, payload: dict, done: str) -> Response:
         person, member = self._at_workbench(request)
@@ -314,7 +315,7 @@ class WorkbenchVolunteerRoutes(WorkbenchRoutes):
     def workbench_activity(self, request: Request, activity_id: str) -> Response:
         person, member = self._at_workbench(request)
         activity = self._found(person, member, "activity", "get_activity", activity_id)
-        return self._activity_page(person, member, activity, done=self._done(request))
+        return self._activity_page(person, member, activity, done=self._volunteers_done(request))
 
     def _activity_change(
         self, request: Request, activity_id: str, form: str, done: str, method: str, *args: object
