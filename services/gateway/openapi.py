@@ -33,6 +33,7 @@ from services.gateway.routes import (
     workbench_incidents,
     workbench_settings,
     workbench_statistics,
+    workbench_volunteers,
 )
 
 ROUTES: tuple[Route, ...] = (
@@ -55,6 +56,7 @@ ROUTES: tuple[Route, ...] = (
     *workbench_incidents.ROUTES,
     *workbench_settings.ROUTES,
     *workbench_statistics.ROUTES,
+    *workbench_volunteers.ROUTES,
 )
 
 

@@ -28,6 +28,7 @@ from services.gateway.routes.workbench_branch import BranchRoutes
 from services.gateway.routes.workbench_incidents import WorkbenchIncidentRoutes
 from services.gateway.routes.workbench_settings import WorkbenchSettingsRoutes
 from services.gateway.routes.workbench_statistics import WorkbenchStatisticsRoutes
+from services.gateway.routes.workbench_volunteers import WorkbenchVolunteerRoutes
 
 
 class GatewayService(
@@ -35,6 +36,7 @@ class GatewayService(
     WorkbenchIncidentRoutes,
     WorkbenchSettingsRoutes,
     WorkbenchStatisticsRoutes,
+    WorkbenchVolunteerRoutes,
     WorkbenchRoutes,
     CaseRoutes,
     VolunteerRoutes,

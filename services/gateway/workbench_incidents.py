@@ -44,6 +44,11 @@ GENERIC = {
     "Not a valid datetime.": "请填写正确的日期和时间",
     "Must be one of": "请从列表中选择",
     "Unknown field.": "无效的字段",
+    "Not a valid integer.": "请填写整数",
+    "Not a valid date.": "请填写正确的日期",
+    "Must be greater than or equal to": "数值太小",
+    "Must be less than or equal to": "数值太大",
+    "Not a valid phone": "请填写正确的手机号",
 }
 #: Anything between case ids a person may type: spaces, commas (either width), 、 and new lines.
 SEPARATORS = re.compile(r"[\s,，、;；]+")

@@ -204,12 +204,16 @@ def dump_many(session: Session, activities: list[Activity]) -> list[dict]:
         ):
             counts[(activity_id, status)] = count
         staffed: dict[str, list[str]] = {}
-        for shift_id, volunteer_id in session.execute(
-            select(ShiftSignup.shift_id, ShiftSignup.volunteer_id)
+        signed: dict[str, list[dict]] = {}  # the sign-up ids attendance is recorded against
+        for signup in session.scalars(
+            select(ShiftSignup)
             .where(ShiftSignup.activity_id.in_(ids), ShiftSignup.status == "signed_up")
             .order_by(ShiftSignup.created_at, ShiftSignup.id)
         ):
-            staffed.setdefault(shift_id, []).append(volunteer_id)
+            staffed.setdefault(signup.shift_id, []).append(signup.volunteer_id)
+            signed.setdefault(signup.shift_id, []).append(
+                {"id": signup.id, "volunteer_id": signup.volunteer_id, "attended": signup.attended}
+            )
         for shift in session.scalars(select(Shift).where(Shift.activity_id.in_(ids)).order_by(Shift.starts_at)):
             shifts[shift.activity_id].append(
                 {
@@ -220,6 +224,7 @@ def dump_many(session: Session, activities: list[Activity]) -> list[dict]:
                     "starts_at": shift.starts_at,
                     "ends_at": shift.ends_at,
                     "volunteer_ids": staffed.get(shift.id, []),
+                    "signups": signed.get(shift.id, []),
                 }
             )
     dumped = []

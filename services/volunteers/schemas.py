@@ -453,6 +453,12 @@ class AttendanceSchema(StrictSchema):
     volunteers = fields.List(fields.Nested(AttendanceLineSchema), load_default=list, validate=validate.Length(max=500))
 
 
+class ShiftSignupLineSchema(Schema):
+    id = fields.String()
+    volunteer_id = fields.String()
+    attended = fields.Boolean(allow_none=True)
+
+
 class ShiftSchema(Schema):
     id = fields.String()
     name = fields.String()
@@ -461,6 +467,10 @@ class ShiftSchema(Schema):
     starts_at = Timestamp()
     ends_at = Timestamp()
     volunteer_ids = fields.List(fields.String())
+    signups = fields.List(
+        fields.Nested(ShiftSignupLineSchema),
+        metadata={"description": "the live sign-ups, for recording attendance (attended null until recorded)"},
+    )
 
 
 class ActivitySchema(Schema):

@@ -5,26 +5,15 @@ tests/browser/screenshots/workbench-*.png for a person to look at."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from services.common.db import utcnow
-from services.gateway import staff
-from tests.support.browser import sign_in
+from tests.support.browser import invited, sign_in
 from tests.support.infra import wait_for
 
 pytestmark = pytest.mark.browser
 
 LAPTOP = {"width": 1280, "height": 900}
-
-
-def invited(platform, company, role: str, name: str) -> str:
-    """A phone the company's admin has invited (the settings page's own function)."""
-    phone = "137" + f"{uuid.uuid4().int % 10**8:08d}"
-    with platform.store("gateway").transaction() as session:
-        staff.invite(session, "+86" + phone, name, role, "test", utcnow(), tenant_id=company.tenant_id)
-    return phone
 
 
 def act(page, action: str, **fields: str) -> None:

@@ -10,9 +10,7 @@ import uuid
 
 import pytest
 
-from services.common.db import utcnow
-from services.gateway import staff
-from tests.support.browser import sign_in
+from tests.support.browser import invited, sign_in
 from tests.support.infra import wait_for
 from tests.support.people import sign_in as session_for
 
@@ -21,14 +19,6 @@ pytestmark = pytest.mark.browser
 LAPTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 HOUSEHOLDS = 8
-
-
-def invited(platform, company, role: str, name: str) -> str:
-    """A phone the company's admin has invited (the settings page's own function)."""
-    phone = "137" + f"{uuid.uuid4().int % 10**8:08d}"
-    with platform.store("gateway").transaction() as session:
-        staff.invite(session, "+86" + phone, name, role, "test", utcnow(), tenant_id=company.tenant_id)
-    return phone
 
 
 def households(company, n: int, building: str = "3") -> None:

@@ -18,22 +18,12 @@ from services.gateway.routes.workbench_incidents import RESOLVED
 from services.notifications.models import Broadcast
 from services.requests.models import Case, Incident
 from tests.support.infra import wait_for
-from tests.support.people import Resident, anonymous, phone
+from tests.support.people import Resident, anonymous, clerk_of, phone
 
 pytestmark = pytest.mark.integration
 
 OUTAGE = {"kind": "water_outage", "title": "3号楼、5号楼停水", "description": "主管道爆裂，正在抢修，送水车在3号楼门口",
           "severity": "critical", "expected_end": "2099-12-03T18:00"}  # fmt: skip
-
-
-def clerk_of(platform, company, role: str = "company_staff", name: str = "张调度") -> Resident:
-    """A signed-in browser of a person the company has as ``role`` (invited as the settings page does)."""
-    who = phone()
-    with platform.store("gateway").transaction() as session:
-        member = staff.invite(session, who, name, role, "test", utcnow(), tenant_id=company.tenant_id)
-    browser = Resident(platform, who)
-    browser.member = member
-    return browser
 
 
 def households(company, estate_id: str, n: int, building: str = "3") -> None:

@@ -213,6 +213,80 @@ def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(pl
             f"/workbench/settings/webhooks/{hook}/secret",
             {},
         ),
+        "/workbench/volunteers": (
+            clerk,
+            "/workbench/volunteers",
+            {"name": "伪造", "phone": "13912349004", "estate_ids": estate},
+        ),
+        "/workbench/volunteers/<string:volunteer_id>": (
+            clerk,
+            f"/workbench/volunteers/{ids['volunteer_id']}",
+            {"name": "伪造", "estate_ids": estate},
+        ),
+        "/workbench/teams": (
+            clerk,
+            "/workbench/teams",
+            {"name": "伪造", "leader_id": ids["volunteer_id"]},
+        ),
+        "/workbench/teams/<string:team_id>": (clerk, f"/workbench/teams/{ids['team_id']}", {"name": "伪造"}),
+        "/workbench/teams/<string:team_id>/members": (
+            clerk,
+            f"/workbench/teams/{ids['team_id']}/members",
+            {"volunteer_id": victim.volunteers[1]["id"]},
+        ),
+        "/workbench/teams/<string:team_id>/members/<string:volunteer_id>/remove": (
+            clerk,
+            f"/workbench/teams/{ids['team_id']}/members/{victim.volunteers[1]['id']}/remove",
+            {},
+        ),
+        "/workbench/activities": (
+            clerk,
+            "/workbench/activities",
+            {
+                "title": "伪造",
+                "kind": "other",
+                "estate_id": estate,
+                "place": "伪造",
+                "capacity": "1",
+                "starts_at": "2099-02-01T09:00",
+                "ends_at": "2099-02-01T10:00",
+            },
+        ),  # fmt: skip
+        "/workbench/activity-series": (
+            clerk,
+            "/workbench/activity-series",
+            {
+                "title": "伪造",
+                "kind": "other",
+                "estate_id": estate,
+                "place": "伪造",
+                "capacity": "1",
+                "weekday": "0",
+                "start": "09:00",
+                "end": "10:00",
+                "starts_on": "2099-02-01",
+            },
+        ),  # fmt: skip
+        "/workbench/activities/<string:activity_id>/publish": (
+            clerk,
+            f"/workbench/activities/{ids['activity_id']}/publish",
+            {},
+        ),
+        "/workbench/activities/<string:activity_id>/cancel": (
+            clerk,
+            f"/workbench/activities/{ids['activity_id']}/cancel",
+            {"reason": "伪造"},
+        ),
+        "/workbench/activities/<string:activity_id>/shifts/<string:shift_id>/volunteers": (
+            clerk,
+            f"/workbench/activities/{ids['activity_id']}/shifts/{ids['shift_id']}/volunteers",
+            {"volunteer_id": victim.volunteers[1]["id"]},
+        ),
+        "/workbench/activities/<string:activity_id>/attendance": (
+            clerk,
+            f"/workbench/activities/{ids['activity_id']}/attendance",
+            {"resident": ids["signup_id"], "resident_came": ids["signup_id"]},
+        ),
     }
     assert set(posts) == post_page_routes(), "a new form route: add it here"
 
@@ -228,6 +302,10 @@ def test_every_page_form_without_its_token_is_refused_403_and_changes_nothing(pl
             victim.get(f"/api/v1/incidents/{ids['incident_id']}").json(),
             victim.get("/api/v1/broadcasts").json()["data"],
             settings_of(victim),
+            victim.get("/api/v1/volunteers").json()["data"],
+            victim.get("/api/v1/teams").json()["data"],
+            victim.get("/api/v1/activities").json()["data"],
+            victim.get(f"/api/v1/activities/{ids['activity_id']}/signups").json()["data"],
         )
 
     before = state()

@@ -131,6 +131,12 @@ def test_every_page_and_answer_of_the_gateway_carries_the_security_headers_and_n
         "/workbench/broadcasts/new": (clerk, "/workbench/broadcasts/new"),
         "/workbench/broadcasts/<string:broadcast_id>": (clerk, f"/workbench/broadcasts/{ids['broadcast_id']}"),
         "/workbench/statistics": (clerk, "/workbench/statistics?group=month"),
+        "/workbench/volunteers": (clerk, "/workbench/volunteers"),
+        "/workbench/volunteers/<string:volunteer_id>": (clerk, f"/workbench/volunteers/{ids['volunteer_id']}"),
+        "/workbench/teams": (clerk, "/workbench/teams"),
+        "/workbench/teams/<string:team_id>": (clerk, f"/workbench/teams/{ids['team_id']}"),
+        "/workbench/activities": (clerk, "/workbench/activities"),
+        "/workbench/activities/<string:activity_id>": (clerk, f"/workbench/activities/{ids['activity_id']}"),
         "/workbench/branch": (supervisor, "/workbench/branch"),
         "/workbench/branch/cases/<string:case_id>": (supervisor, f"/workbench/branch/cases/{case}"),
     }

@@ -287,3 +287,16 @@ def staff_browser(platform, tenant_id: str | None, role: str, community: str | N
     signed = signed_in_browser(platform, phone)
     signed.member = member
     return signed
+
+
+def clerk_of(platform, company, role: str = "company_staff", name: str = "张调度") -> Resident:
+    """A signed-in browser of a person the company has as ``role`` (invited as the settings page does);
+    ``.member`` is the membership."""
+    from services.gateway import staff
+
+    who = phone()
+    with platform.store("gateway").transaction() as session:
+        member = staff.invite(session, who, name, role, "test", utcnow(), tenant_id=company.tenant_id)
+    browser = Resident(platform, who)
+    browser.member = member
+    return browser

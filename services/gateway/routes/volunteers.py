@@ -47,6 +47,16 @@ def listing(data: object) -> Response:
     return json_response({"data": data, "has_more": False})
 
 
+def check_estates(estates: list[dict], payload: dict) -> None:
+    """422 unless every estate of ``payload`` is one of ``estates`` (the tenant's own): the API and
+    the workbench refuse another company's estate alike."""
+    own = {estate["id"] for estate in estates}
+    unknown = [e for e in payload.get("estate_ids") or [] if isinstance(e, str) and e not in own]
+    if unknown:
+        said = [f"没有这个小区 (no such estate): {e}" for e in unknown]
+        raise ValidationFailed("unknown estate", {"estate_ids": said})
+
+
 class VolunteerRoutes(Plumbing):
     # --- registry -------------------------------------------------------------------------
 
@@ -61,12 +71,7 @@ class VolunteerRoutes(Plumbing):
         """Volunteers and activities may only concern the tenant's own estates."""
         if not isinstance(payload, dict) or not isinstance(payload.get("estate_ids"), list):
             return  # the volunteers service reports the shape error
-        own = {estate["id"] for estate in self._call("requests", "list_estates", tenant)}
-        unknown = [e for e in payload["estate_ids"] if isinstance(e, str) and e not in own]
-        if unknown:
-            raise ValidationFailed(
-                "unknown estate", {"estate_ids": [f"没有这个小区 (no such estate): {e}" for e in unknown]}
-            )
+        check_estates(self._call("requests", "list_estates", tenant), payload)
 
     @endpoint("GET", "/api/v1/volunteers")
     def list_volunteers(self, request: Request) -> Response:
