@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session, raiseload
 
 from services.common.pages import page
@@ -126,7 +126,7 @@ def counts(session: Session, tenants: list[str], query: dict, now: datetime) -> 
     # Grouped by ``status || ''``, not the column: SQLite otherwise walks (tenant, status) for its
     # order and reads every case of the company instead of the filter's own index (escalated:
     # 35 → 0.1 ms, estate+category: 16 → 3.7 ms at 30,000 cases); PostgreSQL hashes either way.
-    status = (grouped.c.status + "").label("status")
+    status = grouped.c.status.concat(literal_column("''")).label("status")  # no bound '' (GROUP BY repeats it)
     rows = session.execute(select(status, func.count()).group_by(status)).all()
     by_status.update({status: count for status, count in rows})
     return {"total": sum(by_status.values()), "by_status": by_status, "capped": False}

@@ -93,12 +93,17 @@ def test_the_running_counts_equal_a_recount_after_creations_transitions_merges_e
     with store.read() as session:
         running, counted = status_counts.stored(session), status_counts.recount(session)
         page = search.counts(session, ["t1"], {}, T0 + 3 * HOUR)
+        narrowed = search.counts(session, ["t1"], {"created_from": T0, "escalated": False}, T0 + 3 * HOUR)
     assert running == counted == {
         ("t1", "closed"): 3, ("t1", "submitted"): 1, ("t1", "assigned"): 1, ("t1", "cancelled"): 1,
         ("t2", "accepted"): 1,
     }  # fmt: skip
     assert page["total"] == 6 and page["capped"] is False
     assert page["by_status"]["closed"] == 3 and page["by_status"]["accepted"] == 0
+    assert narrowed == {"total": 5, "by_status": narrowed["by_status"], "capped": False}  # not the old case
+    assert {k: v for k, v in narrowed["by_status"].items() if v} == {
+        "assigned": 1, "cancelled": 1, "closed": 2, "submitted": 1,
+    }  # fmt: skip
     with store.transaction() as session:
         assert status_counts.rebuild(session) == 5
     with store.read() as session:
