@@ -5,7 +5,9 @@ real desk has (most cases closed long ago, a recent working set of open ones, so
 escalated, several estates, categories, staff and priorities) and bulk-inserted: ``COPY`` on
 PostgreSQL (a multi-row INSERT through pg8000 takes minutes for 200,000 rows), SQLAlchemy Core's
 executemany on SQLite. Each case gets the history its status implies (one ``INSERT … SELECT`` from
-the cases on both), so the history a case carries is realistic too.
+the cases on both), so the history a case carries is realistic too; and what the service keeps
+beside its cases, as it would have written it case by case: the search bigrams and the counts per
+status.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, text
+from sqlalchemy.orm import Session
 
 from services.common.db import make_engine, utcnow
-from services.requests.models import Case, CaseEscalation
+from services.requests import bigrams, status_counts
+from services.requests.models import Case, CaseBigram, CaseEscalation
 
 SPAN = timedelta(days=730)  # two years of cases
 RECENT = timedelta(days=21)  # the working set: cases this young may still be open
@@ -171,6 +175,7 @@ def load(requests_url: str, tenants: Sequence[Tenant], per_tenant: int, now: dat
             if batch:
                 escalated += _write(conn, batch)
             history = conn.execute(text(history_sql())).rowcount
+            status_counts.rebuild(Session(bind=conn))
     finally:
         engine.dispose()
     analyse(requests_url)
@@ -179,10 +184,13 @@ def load(requests_url: str, tenants: Sequence[Tenant], per_tenant: int, now: dat
 
 
 def _write(conn, rows: list[dict]) -> int:  # noqa: ANN001 - a SQLAlchemy connection
+    pieces = [bit for row in rows for bit in bigrams.rows(row["tenant"], row["id"], row["title"], row["description"])]
     if conn.dialect.name == "postgresql":
         copy(conn, Case.__tablename__, rows)
+        copy(conn, CaseBigram.__tablename__, pieces)
     else:
         conn.execute(insert(Case), rows)
+        conn.execute(insert(CaseBigram), pieces)
     escalations = [
         {"case_id": row["id"], "level": level, "reason": "超时未处理，吹哨上报", "actor": "system:sla",
          "at": row["resolution_due_at"]}
@@ -211,7 +219,7 @@ def analyse(url: str) -> None:
     try:
         with engine.connect() as conn:
             if engine.dialect.name == "postgresql":
-                conn.execute(text("VACUUM ANALYZE cases, case_history, case_escalations"))
+                conn.execute(text("VACUUM ANALYZE cases, case_history, case_escalations, case_bigrams"))
             else:
                 conn.execute(text("ANALYZE"))
     finally:

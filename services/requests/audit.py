@@ -2,6 +2,10 @@
 
 Callers take a :func:`snapshot` before changing a case and :func:`record` after; only the
 fields that differ are written. Rows are appended, never updated or deleted.
+
+Every change of a case passes :func:`record` (its creation too, from a snapshot of nothing), so
+what the queue keeps beside the cases is kept here, in the same transaction: the counts per
+status (:mod:`services.requests.status_counts`) and the search bigrams (:mod:`services.requests.bigrams`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common.fields import utc_text
+from services.requests import bigrams, status_counts
 from services.requests.models import Case, CaseChange
 
 AUDITED = (
@@ -52,6 +57,10 @@ def record(
     """Write one row per changed field; returns the names of the fields that changed."""
     after = snapshot(case)
     changed = [name for name in AUDITED if before.get(name) != after[name]]
+    if "status" in changed:
+        status_counts.moved(session, case.tenant, before.get("status"), case.status)
+    if "title" in changed or "description" in changed:
+        bigrams.refresh(session, case)
     for name in changed:
         session.add(
             CaseChange(

@@ -81,7 +81,34 @@ class Case(Base):
         Index("ix_cases_tenant_status", "tenant", "status", "id"),
         Index("ix_cases_tenant_estate", "tenant", "estate_id", "id"),
         Index("ix_cases_status_due", "status", "resolution_due_at"),
+        # The queue's counts under a date range or "escalated" read these alone (index-only on
+        # PostgreSQL) instead of scanning the company's cases: 77 and 107 ms at 100,000 cases before.
+        Index("ix_cases_tenant_created", "tenant", "created_at", "status"),
+        Index("ix_cases_tenant_escalation", "tenant", "escalation_level", "status"),
     )
+
+
+class CaseStatusCount(Base):
+    """How many of a tenant's cases are in a status, kept with every change (services/requests/status_counts.py)."""
+
+    __tablename__ = "case_status_counts"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseBigram(Base):
+    """One two-character piece of a case's title or description (services/requests/bigrams.py).
+
+    The key's order (tenant, bigram, case id) lets a search walk one bigram's cases newest first.
+    """
+
+    __tablename__ = "case_bigrams"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bigram: Mapped[str] = mapped_column(String(2), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
 
 
 class CaseRating(Base):

@@ -176,6 +176,9 @@ class CaseCountQuerySchema(CaseListQuerySchema):
 class CaseCountsSchema(Schema):
     total = fields.Integer()
     by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
+    capped = fields.Boolean(
+        metadata={"description": "a search (q) counted only its newest 1,000 matches: more cases match"}
+    )
 
 
 class CaseStatisticsQuerySchema(GroupedQuerySchema):
