@@ -4,10 +4,17 @@ nacks and returns), and the relay loop's backoff and gauges."""
 
 from __future__ import annotations
 
+import json
+import logging
+
 import pytest
+from sqlalchemy import select
 
 from services.common import broker, metrics, outbox
 from services.common.broker import BatchResult, ConfirmingPublisher, Outgoing, PublishError
+from services.common.envelope import make_event
+from services.requests.models import Outbox
+from tests.support.reliability import FakePublisher, requests_store
 
 pytestmark = pytest.mark.unit
 
@@ -269,7 +276,7 @@ def looped(relay, **kw):
 
     def sleep(seconds):
         slept.append(seconds)
-        if not relay.script:
+        if not relay.script or len(slept) > 20:  # a loop that never gets through its script ends too
             loop.stop()
 
     loop._sleep = sleep
@@ -325,3 +332,162 @@ def test_nudge_wakes_the_sleep_and_stop_ends_the_loop():
     loop.stop()
     assert loop.running is False and loop.wake.is_set()
     loop.run()  # a stopped loop does nothing
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = requests_store(tmp_path)
+    yield store
+    store.engine.dispose()
+
+
+def staged(store, n):
+    events = [
+        make_event(source_service="requests", type="case.closed", subject=f"c{i}", tenant="t", data={"名": "张"})
+        for i in range(n)
+    ]
+    with store.transaction() as session:
+        for event in events:
+            outbox.record(session, Outbox, event)
+    return events
+
+
+def rows(store):
+    with store.read() as session:
+        return {row.event_id: row for row in session.scalars(select(Outbox))}
+
+
+class Unconfirmed(FakePublisher):
+    """The broker neither acked nor nacked the first message (the connection went before it said)."""
+
+    def publish_batch(self, batch):
+        result = super().publish_batch(batch)
+        return BatchResult(result.confirmed - {batch[0].message_id}, result.returned, result.nacked)
+
+
+def test_the_relay_records_each_rows_fate(store):
+    events = staged(store, 5)
+    ids = [e["id"] for e in events]
+    woken = []
+    store.on_commit(lambda: woken.append(1))
+    relay = outbox.Relay(store, Outbox, FakePublisher(nacked=[ids[0]], returned=[ids[2], ids[3]]))
+    assert relay.batch_size == 200
+    assert relay.run_once() == 4
+    assert woken == []  # the relay's own bookkeeping does not wake the relay
+    found = rows(store)
+    assert [(found[i].attempts, found[i].last_error, found[i].sent_at is None) for i in ids] == [
+        (1, "nacked by broker", True),
+        (1, None, False),
+        (1, "unroutable: no subscriber", False),
+        (1, "unroutable: no subscriber", False),
+        (1, None, False),
+    ]
+    assert relay.unroutable == 2
+    relay.publisher.nacked = set()
+    assert relay.run_once() == 1
+    assert (rows(store)[ids[0]].attempts, rows(store)[ids[0]].sent_at is None) == (2, False)
+
+
+def test_a_message_the_broker_never_confirmed_stays_pending(store):
+    events = staged(store, 2)
+    relay = outbox.Relay(store, Outbox, Unconfirmed())
+    assert relay.run_once() == 1
+    found = rows(store)
+    assert (found[events[0]["id"]].sent_at, found[events[0]["id"]].last_error) == (None, "nacked by broker")
+    assert found[events[1]["id"]].sent_at is not None
+
+
+def test_the_relay_sends_the_event_itself_as_utf8_json(store):
+    [event] = staged(store, 1)
+    publisher = FakePublisher()
+    outbox.Relay(store, Outbox, publisher).run_once()
+    [out] = publisher.published
+    assert json.loads(out.body) == event
+    assert "张".encode() in out.body
+
+
+def test_the_backlog_counts_pending_rows_and_the_age_of_the_oldest(store):
+    relay = outbox.Relay(store, Outbox, FakePublisher())
+    assert relay.backlog() == (0, None)
+    staged(store, 2)
+    count, age = relay.backlog()
+    assert count == 2 and 0 <= age < 60
+
+
+def test_the_relay_loop_says_why_it_waits(caplog):
+    caplog.set_level(logging.DEBUG, logger="services.common.outbox")
+    relay = ScriptedRelay([PublishError("down"), RuntimeError("bug"), 0], backlog=RuntimeError("database down"))
+    loop, _ = looped(relay, service="loop-logs")
+    loop.run()
+    assert [(r.levelname, r.getMessage(), bool(r.exc_info)) for r in caplog.records] == [
+        ("DEBUG", "outbox relay: backlog unavailable (database down)", False),
+        ("WARNING", "outbox relay: broker unavailable (down); retrying in 0.5s", False),
+        ("ERROR", "outbox relay: unexpected error; retrying in 1.0s", True),
+    ]
+
+
+def test_the_loop_defaults_and_its_sleep_waits_for_the_poll_or_a_nudge():
+    loop = outbox.RelayLoop(ScriptedRelay([]))
+    assert (loop.poll_seconds, loop.max_backoff, loop.service, loop._gauges.seconds) == (0.5, 5.0, None, 5.0)
+
+    class Wake:
+        def __init__(self) -> None:
+            self.calls = []
+
+        def wait(self, seconds) -> None:
+            self.calls.append(("wait", seconds))
+
+        def clear(self) -> None:
+            self.calls.append(("clear",))
+
+    loop.wake = Wake()
+    loop._sleep(0.25)
+    assert loop.wake.calls == [("wait", 0.25), ("clear",)]
+
+
+def test_publisher_and_connection_defaults(monkeypatch):
+    assert ConfirmingPublisher("amqp://x").confirm_timeout == 10.0
+    made = []
+
+    class Kombu:
+        def __init__(self, uri, **options) -> None:
+            made.append(options["transport_options"]["read_timeout"])
+
+        def connect(self) -> None:
+            pass
+
+    monkeypatch.setattr(broker, "Connection", Kombu)
+    broker.connect("amqp://x")
+    assert made == [10.0]
+    from nameko import constants
+
+    monkeypatch.setattr(constants, "DEFAULT_TRANSPORT_OPTIONS", {})
+    broker.bound_nameko_connections()
+    assert constants.DEFAULT_TRANSPORT_OPTIONS["read_timeout"] == 10.0
+
+
+def test_a_single_ack_settles_only_its_tag_and_a_multiple_nack_all_before_it():
+    publisher = ConfirmingPublisher("amqp://x")
+    publisher._pending = {1: "a", 2: "b", 3: "c", 4: "d"}
+    publisher._on_ack(2, False)
+    assert publisher._confirmed == {"b"}
+    publisher._on_nack(3, True)
+    assert publisher._nacked == {"a", "c"} and publisher._pending == {4: "d"}
+
+
+def test_a_short_confirm_timeout_still_waits_for_the_acks(connections):
+    publisher = ConfirmingPublisher("amqp://x", confirm_timeout=0.5)
+    assert publisher.publish_batch([out(1)]).confirmed == {"m1"}
+
+
+def test_nacks_and_a_failed_close_are_logged(connections, caplog):
+    caplog.set_level(logging.DEBUG, logger="services.common.broker")
+    connections.next_channel = lambda: Channel(nack={"m1"})
+    publisher = ConfirmingPublisher("amqp://x")
+    publisher.publish_batch([out(1), out(2)])
+    connections.conns[0].fail_release = True
+    publisher.close()
+    assert [(r.levelname, r.getMessage(), bool(r.exc_info)) for r in caplog.records] == [
+        ("WARNING", "broker nacked 1 messages", False),
+        ("DEBUG", "closing broker connection failed", True),
+    ]
