@@ -5,6 +5,7 @@ requeues the original; dead letters list and replay with a fresh budget."""
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from marshmallow import ValidationError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
-from services.common import deadletters, metrics, subscribe
+from services.common import deadletters, metrics, subscribe, topology
 from services.common.broker import PublishError
 from services.common.database import Database
 from services.common.subscribe import ATTEMPTS_HEADER, ERROR_HEADER, OUTAGES_HEADER, Subscription
@@ -304,3 +305,83 @@ def test_a_replay_the_broker_refuses_leaves_the_letter_for_later(store):
 def test_an_empty_error_summarises_as_empty():
     letter = deadletters.Letter("s", "i", "q", None, None, 1, "  \n", datetime(2026, 1, 1), None)
     assert letter.summary()["error"] == ""
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.registered, self.unregistered = [], []
+
+    def register_provider(self, provider) -> None:
+        self.registered.append(provider)
+
+    def unregister_provider(self, provider) -> None:
+        self.unregistered.append(provider)
+
+
+def test_setup_reads_the_retry_settings_and_names_the_queue(store):
+    made = Subscription("requests", "case.closed")
+    made.method_name = "on_case_closed"
+    made.container = Container(None, "surveys")
+    made.container.config = {"AMQP_URI": "amqp://main", "RETRY_DELAYS": "1,2", "DLQ_MAX_ATTEMPTS": "4"}
+    made.queue_consumer = Registry()
+    made.setup()
+    assert made.subscription == topology.Subscription("requests", "case.closed", "surveys", "on_case_closed")
+    assert made.queue.name == made.subscription.queue_name
+    assert (made.delays, made.max_attempts, made.publisher.amqp_uri) == ((1.0, 2.0), 4, "amqp://main")
+    assert made.queue_consumer.registered == [made]
+    closed = []
+    made.publisher.close = lambda: closed.append(1)
+    made.stop()
+    assert made.queue_consumer.unregistered == [made] and closed == [1]
+
+
+def test_setup_falls_back_to_the_default_retry_settings(store):
+    made = Subscription("requests", "case.closed")
+    made.method_name = "on_case_closed"
+    made.container = Container(None, "surveys")
+    made.container.config = {"AMQP_URI": "amqp://main"}
+    made.queue_consumer = Registry()
+    made.setup()
+    assert (made.delays, made.max_attempts) == ((1.0, 5.0, 30.0, 120.0, 600.0), 6)
+
+
+def test_dead_letters_list_oldest_first_and_replay_all_at_once(store):
+    sub = subscription(store, "acks-order", max_attempts=1)
+    for n in range(3):
+        body = json.dumps(EVENT | {"id": f"e-{n}"}).encode()
+        sub.handle_result(Message(body=body), Worker(), None, failed(RuntimeError("boom")))
+    with store.transaction() as session:  # stored in one order, created in the reverse
+        for row in session.scalars(select(DeadLetter)):
+            row.created_at = datetime(2026, 1, 1, 0, 0, 10 - int(row.event_id[-1]))
+    listed = [letter.event_id for letter in deadletters.list_letters("requests", store, DeadLetter)]
+    assert listed == ["e-2", "e-1", "e-0"]
+    assert deadletters.replay(store, DeadLetter, FakePublisher()) == 3
+
+
+def test_a_dead_letter_of_invalid_utf8_keeps_it_readable(store):
+    sub = subscription(store, "acks-bytes", max_attempts=1)
+    sub.handle_result(Message(body=b"\xff{"), Worker(), None, failed(RuntimeError("x" * 9000)))
+    [letter] = letters(store)
+    assert letter.body == "\ufffd{" and letter.event_id is None
+    assert len(letter.error) == 8000 and letter.error.endswith("x" * 100 + "\n")
+
+
+def test_what_the_consumer_logs_says_which_queue_what_failed_and_what_next(store, caplog, sleeps):
+    caplog.set_level(logging.WARNING, logger="services.common.subscribe")
+    error = RuntimeError("boom")
+    error.add_note("while closing c1")
+    sub = subscription(store, "acks-logs", FakePublisher(), max_attempts=2)
+    sub.handle_result(Message(), Worker(), None, failed(error))
+    outage = sa_exc.OperationalError("SELECT 1", {}, Exception("down"))
+    sub.handle_result(Message(), Worker(), None, failed(outage))
+    sub.handle_result(Message(headers={ATTEMPTS_HEADER: 1}), Worker(), None, failed(error))
+    sub.publisher = FakePublisher(fail=True)
+    sub.handle_result(Message(), Worker(), None, failed(RuntimeError("boom")))
+    q = Queue.name
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", f"{q}: attempt 1 failed (RuntimeError: boom\nwhile closing c1); retry in 0.5s"),
+        ("WARNING", f"{q}: database unreachable (sqlalchemy.exc.OperationalError: {outage}); retry in 0.5s"),
+        ("ERROR", f"{q}: dead-lettered after 2 attempts: RuntimeError: boom\nwhile closing c1"),
+        ("ERROR", f"{q}: could not store a retry; requeueing in 1s"),
+    ]
+    assert caplog.records[-1].exc_info is not None

@@ -89,6 +89,15 @@ def test_rotating_revokes_every_older_key_at_once(store):
         tenants.rotate_key(session, "丙")
 
 
+def test_rotating_leaves_every_other_companys_keys_alone(store):
+    company(store, "甲")
+    other = company(store, "乙")
+    with store.transaction() as session:
+        assert len(tenants.rotate_key(session, "甲")["revoked"]) == 1
+    with store.read() as session:
+        assert tenants.authenticate(session, other["api_key"])[0].id == other["tenant_id"]
+
+
 def test_an_issued_key_keeps_its_role_limit_and_label(store):
     made = company(store, "甲")
     with store.transaction() as session:
@@ -128,7 +137,7 @@ def test_a_company_lists_and_revokes_only_its_own_keys_and_never_the_calling_one
             tenants.revoke_key(session, first["tenant_id"], theirs.id, caller.id)
         with pytest.raises(NotFound, match="key missing not found"):
             tenants.revoke_key(session, first["tenant_id"], "missing", caller.id)
-        with pytest.raises(Conflict, match="a key cannot revoke itself"):
+        with pytest.raises(Conflict, match=r"^a key cannot revoke itself: revoke it with another admin key$"):
             tenants.revoke_key(session, first["tenant_id"], caller.id, caller.id)
         revoked = tenants.revoke_key(session, first["tenant_id"], staff.id, caller.id)
         when = revoked.revoked_at
@@ -181,12 +190,15 @@ def test_a_key_over_its_own_limit_is_refused_before_its_role_is_looked_at(store)
     made = company(store, "甲")
     with store.transaction() as session:
         slow = tenants.issue_key(session, made["tenant_id"], role="company_staff", rate_limit="2/minute")
+        twin = tenants.issue_key(session, made["tenant_id"], role="company_staff", rate_limit="2/minute")
     limiter = Limiter("100/second")
     for _ in range(2):
         authentication.key_caller(bearer(slow), store, limiter, "GET", CASE)
     with pytest.raises(TooManyRequests):
         authentication.key_caller(bearer(slow), store, limiter, "POST", "/api/v1/keys")
-    authentication.key_caller(bearer(made["api_key"]), store, limiter, "GET", CASE)  # the other key is not slowed
+    # Each key has its own count: another key with the same limit, and the admin's, are not slowed.
+    authentication.key_caller(bearer(twin), store, limiter, "GET", CASE)
+    authentication.key_caller(bearer(made["api_key"]), store, limiter, "GET", CASE)
 
 
 def app_with_resident(store):
