@@ -383,9 +383,11 @@ def test_the_relay_records_each_rows_fate(store):
         (1, None, False),
     ]
     assert relay.unroutable == 2
+    assert relay.run_once() == 0  # nacked again: one more attempt counted
+    assert (rows(store)[ids[0]].attempts, rows(store)[ids[0]].sent_at) == (2, None)
     relay.publisher.nacked = set()
     assert relay.run_once() == 1
-    assert (rows(store)[ids[0]].attempts, rows(store)[ids[0]].sent_at is None) == (2, False)
+    assert (rows(store)[ids[0]].attempts, rows(store)[ids[0]].sent_at is None) == (3, False)
 
 
 def test_a_message_the_broker_never_confirmed_stays_pending(store):
