@@ -89,11 +89,19 @@ def test_rotating_revokes_every_older_key_at_once(store):
         tenants.rotate_key(session, "丙")
 
 
-def test_rotating_leaves_every_other_companys_keys_alone(store):
+def test_rotating_leaves_every_other_companys_keys_alone_and_old_revocations_as_they_were(store):
     company(store, "甲")
     other = company(store, "乙")
     with store.transaction() as session:
-        assert len(tenants.rotate_key(session, "甲")["revoked"]) == 1
+        first = tenants.rotate_key(session, "甲")
+    with store.read() as session:
+        [revoked_at] = session.scalars(select(ApiKey.revoked_at).where(ApiKey.revoked_at.is_not(None))).all()
+    with store.transaction() as session:
+        second = tenants.rotate_key(session, "甲")
+    assert second["revoked"] == [first["api_key"][:12]]  # not the key the first rotation revoked
+    with store.read() as session:
+        times = session.scalars(select(ApiKey.revoked_at).where(ApiKey.revoked_at.is_not(None))).all()
+    assert revoked_at in times and len(times) == 2
     with store.read() as session:
         assert tenants.authenticate(session, other["api_key"])[0].id == other["tenant_id"]
 
