@@ -44,11 +44,12 @@ PATCHES = (
         "emit writes the outbox row in its own transaction after the change's commit, not in it",
         "services/common/database.py",
         "        outbox.record(session, self._provider.models[0], event)\n",
-        "        from sqlalchemy import event as orm_event  # guarantee off: written after the commit\n\n"
-        "        def after_commit(_session: Session) -> None:\n"
+        # Run by the store once the change's session has committed and closed (where it wakes the relay).
+        "        def after_commit() -> None:  # guarantee off: the outbox written after the commit\n"
+        "            self.store._after_commit.remove(after_commit)\n"
         "            with self.store.transaction(notify=False) as own:\n"
         "                outbox.record(own, self._provider.models[0], event)\n\n"
-        '        orm_event.listen(session, "after_commit", after_commit, once=True)\n',
+        "        self.store.on_commit(after_commit)\n",
         ("tests/unit/test_outbox_and_inbox.py", "tests/unit/test_inbox_and_emit.py"),
     ),
     Patch(
