@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 COMPOSE ?= docker compose -f deploy/compose.yaml
 
-.PHONY: run test unit integration lint reliability bench image-test up down clean
+.PHONY: run test unit integration lint reliability bench image-test mutants guarantees-off up down clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,20 @@ $(VENV)/.image-test: $(VENV)/.dev deploy/requirements-image-test.txt
 ## image-test: build the image with Podman (local Debian base) and run compose.yaml through the closed loop
 image-test: $(VENV)/.image-test
 	$(BIN)/python -m tools.image_test $(ARGS)
+
+# mutmut for `make mutants`, pinned (requirements-mutants.txt); its other dependencies come from the locks.
+$(VENV)/.mutants: $(VENV)/.dev requirements-mutants.txt
+	$(BIN)/pip install --quiet --no-deps -r requirements-mutants.txt
+	touch $@
+
+## mutants: mutation proofs of the reliability core (ARGS=--only outbox,inbox); report in docs/mutants.md. Not CI.
+mutants: $(VENV)/.mutants
+	$(BIN)/python -m tools.mutants $(ARGS)
+	$(BIN)/python -m tools.guarantees_off
+
+## guarantees-off: switch off inbox, outbox-in-transaction, late ack, tenant filter; their tests must fail
+guarantees-off: $(VENV)/.dev
+	$(BIN)/python -m tools.guarantees_off
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -121,3 +121,12 @@ def test_topology_matches_the_event_contract():
         "evt-requests-case.closed--surveys.on_case_closed",
         "evt-requests-case.reopened--surveys.on_case_reopened",
     ]
+
+
+def test_an_event_carries_the_request_context_only_when_there_is_one():
+    event = make_event(
+        source_service="requests", type="t", subject="s", tenant="x", data={}, traceparent="00-a-b-01", request_id="r"
+    )
+    assert (event["traceparent"], event["requestid"]) == ("00-a-b-01", "r")
+    bare = make_event(source_service="requests", type="t", subject="s", tenant="x", data={})
+    assert "traceparent" not in bare and "requestid" not in bare

@@ -4,33 +4,20 @@ import pytest
 from sqlalchemy import select
 
 from services.common import outbox
-from services.common.broker import BatchResult, PublishError
+from services.common.broker import PublishError
 from services.common.database import Access
-from services.common.db import Store, make_engine
 from services.common.envelope import make_event
-from services.requests.models import Base, DeadLetter, Inbox, Outbox
+from services.requests.models import DeadLetter, Inbox, Outbox
+from tests.support.reliability import FakePublisher, requests_store
 
 pytestmark = pytest.mark.unit
 
 
-class FakePublisher:
-    def __init__(self, fail=False, returned=(), nacked=()):
-        self.fail, self.returned, self.nacked = fail, set(returned), set(nacked)
-        self.batches = []
-
-    def publish_batch(self, batch):
-        if self.fail:
-            raise PublishError("broker down")
-        self.batches.append(batch)
-        ids = {out.message_id for out in batch}
-        return BatchResult(ids - self.nacked, self.returned & ids, self.nacked & ids)
-
-
 @pytest.fixture
 def store(tmp_path):
-    store = Store(make_engine(f"sqlite:///{tmp_path}/requests.sqlite3"))
-    Base.metadata.create_all(store.engine)
-    return store
+    store = requests_store(tmp_path)
+    yield store
+    store.engine.dispose()
 
 
 def stage(store, n):

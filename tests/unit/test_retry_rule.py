@@ -66,3 +66,15 @@ def test_an_integrity_error_is_not_an_outage() -> None:
     integrity = sa_exc.IntegrityError("INSERT", {}, Exception("duplicate key"))
     assert not is_outage(integrity)
     assert next_step({ATTEMPTS_HEADER: 3}, integrity, DELAYS, max_attempts=4).retry is False
+
+
+def test_each_step_says_its_attempt_and_a_dead_letter_keeps_the_headers() -> None:
+    first = next_step({"h": "v"}, RuntimeError("boom"), DELAYS, max_attempts=4)
+    assert (first.retry, first.delay, first.attempt) == (True, 0.5, 1)
+    last = next_step({ATTEMPTS_HEADER: 3, "h": "v"}, RuntimeError("boom"), DELAYS, max_attempts=4)
+    assert (last.retry, last.delay, last.headers, last.attempt) == (False, 0.0, {ATTEMPTS_HEADER: 3, "h": "v"}, 4)
+
+
+def test_attempts_beyond_the_delays_wait_the_longest_delay() -> None:
+    step = next_step({ATTEMPTS_HEADER: 5}, RuntimeError("boom"), DELAYS, max_attempts=10)
+    assert (step.retry, step.delay, step.attempt) == (True, 2.0, 6)
