@@ -189,7 +189,7 @@ def test_a_key_caller_is_its_company_with_its_role_or_refused(store):
         community="翠苑",
     )
     with pytest.raises(Unauthorized, match=r"^unknown or revoked API key$"):
-        authentication.key_caller(bearer("lx_live_nobody"), store, limiter, "GET", CASE)
+        authentication.key_caller(bearer(tenants.KEY_PREFIX + "nobody"), store, limiter, "GET", CASE)
     with pytest.raises(Forbidden):
         authentication.key_caller(bearer(made["api_key"]), store, limiter, "DELETE", CASE)
 
