@@ -35,7 +35,7 @@ from services.common.database import database_of
 from services.common.db import utcnow
 from services.common.errors import LianxinError, ValidationFailed
 from services.common.tracing import new_traceparent, trace_id_of, valid_traceparent
-from services.gateway import authentication, authorization, headers, idempotency
+from services.gateway import authentication, authorization, headers, idempotency, workbench_actions
 from services.gateway.authorization import Caller
 from services.gateway.authorization import Unauthorized as Unauthorized  # the routes raise it from here too
 
@@ -246,6 +246,8 @@ class Endpoint(HttpRequestHandler):
             response = self._once(request, request_id, self._authenticate(request))
         except Exception as exc:  # who calls, or the idempotency store: still a problem, never a bare 500
             response = self.problems(request, exc)
+        if workbench_actions.is_change(request, self.url, response.status_code):
+            self._record_change(request, response.status_code)
         response.headers["X-Request-Id"] = request_id
         response.headers["traceparent"] = traceparent
         log.info(
@@ -256,6 +258,15 @@ class Endpoint(HttpRequestHandler):
             extra={"trace_id": trace_id_of(traceparent), "request_id": request_id},
         )
         return response
+
+    def _record_change(self, request: Request, status: int) -> None:
+        """Who changed what at the workbench (:mod:`services.gateway.workbench_actions`); after the
+        change, so a record that cannot be written is logged and never undoes it."""
+        try:
+            with database_of(self.container).open().transaction() as session:
+                workbench_actions.record(session, request, self.url, status, utcnow())
+        except Exception:
+            log.exception("the workbench change %s %s was not recorded", request.method, loggable_path(request))
 
     def _authenticate(self, request: Request) -> Caller | None:
         """The caller of a route of the authorization table (401/403/429 otherwise); None for the others."""

@@ -176,3 +176,31 @@ class StaffMembership(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     revoked_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class WorkbenchAction(Base):
+    """A change made at the workbench, with the person who made it (issue 16: every change audited).
+
+    The services record a case's changes in its own history with the person; volunteers, teams,
+    activities and a company's settings have no author of their own, so the gateway keeps this
+    one record of every form a member submitted that changed something (a 2xx or 3xx answer to a
+    workbench POST), whatever it changed. Written after the change: a record that fails to write
+    is logged, never undoes it.
+    """
+
+    __tablename__ = "workbench_actions"
+    __table_args__ = (
+        Index("ix_workbench_actions_tenant_at", "tenant_id", "at"),
+        Index("ix_workbench_actions_community_at", "community", "at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    person_id: Mapped[str] = mapped_column(String(36))
+    membership_id: Mapped[str] = mapped_column(String(36))
+    actor: Mapped[str] = mapped_column(String(100))  # staff:<person id>/<name>, supervisor:<person id>/<name>
+    tenant_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    community: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    route: Mapped[str] = mapped_column(String(200))  # the rule, e.g. /workbench/teams/<string:team_id>/members
+    path: Mapped[str] = mapped_column(String(500))  # what it was done to
+    status: Mapped[int] = mapped_column(Integer)

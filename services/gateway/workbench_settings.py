@@ -23,6 +23,7 @@ TABS = (
     ("surveys", "回访评价"),
     ("keys", "API 密钥"),
     ("webhooks", "Webhook"),
+    ("actions", "操作记录"),
 )
 KEY_ROLES = {"company_admin": "管理员（可管理密钥、Webhook 与设置）", "company_staff": "员工（办理案件）",
              "resident_app": "住户应用（平台签发）"}  # fmt: skip

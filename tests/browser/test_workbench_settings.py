@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from tests.support.api import Api
+from tests.support.people import clerk_of
 from tests.support.people import sign_in as session_for
-from tests.support.settings import ALLOWED_HOOK, member_of
+from tests.support.settings import ALLOWED_HOOK
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +25,7 @@ def fits(page, selector: str) -> None:
 
 
 def test_an_admin_walks_the_settings_on_a_phone(platform, company, browser):
-    admin = member_of(platform, company.tenant_id, "company_admin", "王经理")
+    admin = clerk_of(platform, company, "company_admin", "王经理")
     page = browser.page("settings-phone", javascript=False, viewport=PHONE)
     page.cookie(platform.base_url, "lx_session", session_for(platform, admin.phone).token)
     assert page.goto(f"{platform.base_url}/workbench") == 200

@@ -26,6 +26,7 @@ from tests.support.people import (
     Seams,
     anonymous,
     answer,
+    clerk_of,
     confirm,
     open_proposal,
     phone,
@@ -38,16 +39,6 @@ from tests.support.people import (
 pytestmark = pytest.mark.integration
 
 COMMUNITY = "政通路社区"  # tests.conftest.new_company's
-
-
-def member_of(platform, company, role: str = "company_staff", name: str = "李师傅") -> Resident:
-    """A signed-in browser of a person the company has as ``role`` (made as the settings page does)."""
-    who = phone()
-    with platform.store("gateway").transaction() as session:
-        member = staff.invite(session, who, name, role, "test", utcnow(), tenant_id=company.tenant_id)
-    browser = Resident(platform, who)
-    browser.member = member
-    return browser
 
 
 def status_of(platform, case_id: str) -> str:
@@ -78,7 +69,7 @@ def test_not_signed_in_goes_to_sign_in_and_a_person_without_membership_gets_a_40
 def test_the_queue_lists_only_my_company_s_cases_with_counts_and_sla_badges(platform, company, second_company):
     mine = company.case(company.estate_id, title="厨房漏水")
     theirs = second_company.case(second_company.estate_id, title="别家的案件")
-    clerk = member_of(platform, company)
+    clerk = clerk_of(platform, company, name="李师傅")
     page = clerk.get("/workbench")
     assert page.status_code == 200, page.text
     assert mine["id"] in rows(page.text) and theirs["id"] not in rows(page.text)
@@ -89,7 +80,7 @@ def test_the_queue_lists_only_my_company_s_cases_with_counts_and_sla_badges(plat
 
 
 def test_the_queue_filters_by_every_field_and_search(platform, company):
-    clerk = member_of(platform, company)
+    clerk = clerk_of(platform, company, name="李师傅")
     tag = uuid.uuid4().hex[:6]
     other_estate = company.post("/api/v1/estates", {"name": "天玺华府", "households": 10}).json()["id"]
     urgent = company.case(company.estate_id, title=f"电梯困人{tag}", priority="urgent", category="safety")
@@ -126,7 +117,7 @@ def test_the_queue_filters_by_every_field_and_search(platform, company):
 
 
 def test_the_queue_pages_with_a_cursor(platform, company):
-    clerk = member_of(platform, company)
+    clerk = clerk_of(platform, company, name="李师傅")
     tag = uuid.uuid4().hex[:6]
     made = {company.case(company.estate_id, title=f"第{i}件{tag}")["id"] for i in range(27)}
     first = clerk.get("/workbench", params={"q": tag}).text
@@ -140,7 +131,7 @@ def test_the_queue_pages_with_a_cursor(platform, company):
 
 
 def test_a_case_page_shows_one_form_per_allowed_action_from_the_api_s_answer(platform, company):
-    clerk = member_of(platform, company)
+    clerk = clerk_of(platform, company, name="李师傅")
     case = company.case(company.estate_id)
     api = company.get(f"/api/v1/cases/{case['id']}").json()
     assert api["allowed_actions_detail"] == [
@@ -158,7 +149,7 @@ def test_a_case_page_shows_one_form_per_allowed_action_from_the_api_s_answer(pla
 
 
 def test_staff_work_a_case_and_every_change_is_recorded_with_the_person(platform, company):
-    clerk = member_of(platform, company, name="张调度")
+    clerk = clerk_of(platform, company, name="张调度")
     case = company.case(company.estate_id)
     page = clerk.get(f"/workbench/cases/{case['id']}")
     done = clerk.post(f"/workbench/cases/{case['id']}/transitions", {"action": "accept", "seen": seen(page.text)})
@@ -186,7 +177,7 @@ def test_staff_work_a_case_and_every_change_is_recorded_with_the_person(platform
 
 
 def test_a_form_without_its_csrf_token_is_403_and_changes_nothing(platform, company):
-    clerk = member_of(platform, company)
+    clerk = clerk_of(platform, company, name="李师傅")
     case = company.case(company.estate_id)
     page = clerk.get(f"/workbench/cases/{case['id']}").text
     refused = clerk.post(f"/workbench/cases/{case['id']}/transitions", {"action": "accept", "seen": seen(page)},
@@ -201,7 +192,7 @@ def test_a_form_without_its_csrf_token_is_403_and_changes_nothing(platform, comp
 
 
 def test_a_stale_form_says_the_case_moved_and_changes_nothing(platform, company):
-    clerk = member_of(platform, company)
+    clerk = clerk_of(platform, company, name="李师傅")
     case = company.case(company.estate_id)
     page = clerk.get(f"/workbench/cases/{case['id']}").text
     company.transition(case["id"], "accept")  # someone else, meanwhile
@@ -214,7 +205,7 @@ def test_a_stale_form_says_the_case_moved_and_changes_nothing(platform, company)
 
 
 def test_a_note_the_action_requires_is_asked_for_beside_the_field_and_what_was_typed_stays(platform, company):
-    clerk = member_of(platform, company)
+    clerk = clerk_of(platform, company, name="李师傅")
     case = company.case(company.estate_id)
     company.transition(case["id"], "accept")
     company.transition(case["id"], "assign", assignee="王师傅")
@@ -229,7 +220,7 @@ def test_a_note_the_action_requires_is_asked_for_beside_the_field_and_what_was_t
 
 
 def test_another_company_s_case_is_404_on_every_workbench_route_and_nothing_changes(platform, company, second_company):
-    clerk = member_of(platform, company)
+    clerk = clerk_of(platform, company, name="李师傅")
     theirs = second_company.case(second_company.estate_id)
     base = f"/workbench/cases/{theirs['id']}"
     assert clerk.get(base).status_code == 404
@@ -245,8 +236,8 @@ def test_another_company_s_case_is_404_on_every_workbench_route_and_nothing_chan
 
 
 def test_an_admin_invites_and_revokes_staff_and_staff_cannot(platform, company, second_company):
-    admin = member_of(platform, company, "company_admin", "王经理")
-    clerk = member_of(platform, company)
+    admin = clerk_of(platform, company, "company_admin", "王经理")
+    clerk = clerk_of(platform, company, name="李师傅")
     assert clerk.get("/workbench/settings/staff").status_code == 403
     assert clerk.post("/workbench/settings/staff", {"phone": phone(), "name": "x", "role": "company_staff"}
                       ).status_code == 403  # fmt: skip
@@ -267,7 +258,7 @@ def test_an_admin_invites_and_revokes_staff_and_staff_cannot(platform, company, 
     assert Resident(platform, newcomer).get("/workbench").status_code == 200
     again = admin.post("/workbench/settings/staff", {"phone": newcomer, "name": "赵师傅", "role": "company_staff"})
     assert again.status_code == 409
-    other_admin = member_of(platform, second_company, "company_admin")
+    other_admin = clerk_of(platform, second_company, "company_admin", "李师傅")
     assert other_admin.post(f"/workbench/settings/staff/{row.id}/revoke").status_code == 404
     assert admin.post(f"/workbench/settings/staff/{row.id}/revoke", csrf=False).status_code == 403
     assert Resident(platform, newcomer).get("/workbench").status_code == 200
@@ -279,7 +270,7 @@ def test_an_admin_invites_and_revokes_staff_and_staff_cannot(platform, company, 
 
 
 def test_staff_never_vote_on_their_own_company_s_proposals_even_as_confirmed_residents(platform, company):
-    clerk = member_of(platform, company)
+    clerk = clerk_of(platform, company, name="李师傅")
     confirm(platform, COMMUNITY, company.tenant_id, company.estate_id, ("7-1-701", clerk.phone))
     proposal = open_proposal(company)
     with pytest.raises(Forbidden) as refused:
@@ -295,7 +286,7 @@ def test_staff_never_vote_on_their_own_company_s_proposals_even_as_confirmed_res
 
 
 def test_staff_never_rate_their_own_company_s_case_by_case_or_by_link(platform, company):
-    clerk = member_of(platform, company)
+    clerk = clerk_of(platform, company, name="李师傅")
     confirm(platform, COMMUNITY, company.tenant_id, company.estate_id, ("7-2-701", clerk.phone))
     case = company.case(company.estate_id, phone=clerk.phone.removeprefix("+86"), household="7-2-701")
     company.close(case["id"])
@@ -312,8 +303,8 @@ def test_staff_never_rate_their_own_company_s_case_by_case_or_by_link(platform, 
 def test_the_resident_s_photos_show_on_the_case_page_for_my_company_only(platform, company, second_company):
     from tests.support.photos import png, upload
 
-    clerk = member_of(platform, company)
-    stranger = member_of(platform, second_company)
+    clerk = clerk_of(platform, company, name="李师傅")
+    stranger = clerk_of(platform, second_company, name="李师傅")
     case = company.case(company.estate_id)
     photo = upload(company, case["id"], ("leak.png", png(), "image/png")).json()["data"][0]
     page = clerk.get(f"/workbench/cases/{case['id']}").text
@@ -346,7 +337,7 @@ def test_a_supervisor_invites_the_community_s_supervisors_and_works_no_company_s
 
 
 def test_staff_who_are_also_supervisors_work_their_company_and_manage_as_the_admin_they_are(platform, company):
-    both = member_of(platform, company)  # company staff (not admin) ...
+    both = clerk_of(platform, company, name="李师傅")  # company staff (not admin) ...
     with platform.store("gateway").transaction() as session:  # ... and, later, a supervisor of the community
         staff.invite(session, both.phone, "李师傅", "supervisor", "operator", utcnow(), community=COMMUNITY)
     assert rows(both.get("/workbench").text) is not None and "督办人员可在" not in both.get("/workbench").text

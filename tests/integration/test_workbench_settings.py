@@ -15,7 +15,8 @@ from services.common.db import utcnow
 from services.gateway import staff
 from services.notifications.models import WebhookSubscription
 from tests.support.api import Api
-from tests.support.settings import ALLOWED_HOOK, PUBLIC_HOOK, SETTINGS_PAGES, member_of, settings_of
+from tests.support.people import clerk_of
+from tests.support.settings import ALLOWED_HOOK, PUBLIC_HOOK, SETTINGS_PAGES, settings_of
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +28,7 @@ def category(company, code: str) -> dict:
 
 
 def test_an_admin_changes_a_categorys_sla_hours_and_adds_one_and_bad_hours_come_back_as_typed(platform, company):
-    admin = member_of(platform, company.tenant_id, "company_admin")
+    admin = clerk_of(platform, company, "company_admin", "王经理")
     page = admin.get("/workbench/settings/categories")
     assert page.status_code == 200 and 'data-category="repair"' in page.text and 'aria-current="page"' in page.text
     changed = admin.post("/workbench/settings/categories/repair", {"response_hours": "1.5", "resolution_hours": "36"})
@@ -60,7 +61,7 @@ def test_an_admin_changes_a_categorys_sla_hours_and_adds_one_and_bad_hours_come_
 
 
 def test_an_admin_sets_notification_settings_with_quiet_hours_and_the_survey_timing(platform, company):
-    admin = member_of(platform, company.tenant_id, "company_admin")
+    admin = clerk_of(platform, company, "company_admin", "王经理")
     assert admin.get("/workbench/settings/notifications").status_code == 200
     saved = admin.post("/workbench/settings/notifications", {"company_name": "安居物业", "hotline": "400-800-1234",
                                                              "quiet_start": "22:30", "quiet_end": "07:00",
@@ -94,7 +95,7 @@ def test_an_admin_sets_notification_settings_with_quiet_hours_and_the_survey_tim
 
 
 def test_a_new_key_is_shown_once_works_over_the_api_and_once_revoked_is_refused(platform, company):
-    admin = member_of(platform, company.tenant_id, "company_admin")
+    admin = clerk_of(platform, company, "company_admin", "王经理")
     issued = admin.post("/workbench/settings/keys", {"role": "company_staff", "rate_limit": ""})
     assert issued.status_code == 201, issued.text
     assert issued.headers["Cache-Control"] == "no-store"
@@ -119,7 +120,7 @@ def test_a_new_key_is_shown_once_works_over_the_api_and_once_revoked_is_refused(
 def test_a_webhook_is_made_with_its_secret_once_rotated_enabled_again_shows_its_deliveries_and_is_deleted(
     platform, company
 ):
-    admin = member_of(platform, company.tenant_id, "company_admin")
+    admin = clerk_of(platform, company, "company_admin", "王经理")
     made = admin.post(
         "/workbench/settings/webhooks", {"url": ALLOWED_HOOK, "event_types": ["case.closed", "case.submitted"]}
     )
@@ -153,7 +154,7 @@ def test_a_webhook_is_made_with_its_secret_once_rotated_enabled_again_shows_its_
 
 
 def test_a_url_the_address_policy_refuses_comes_back_as_typed_with_the_message_and_nothing_is_saved(platform, company):
-    admin = member_of(platform, company.tenant_id, "company_admin")
+    admin = clerk_of(platform, company, "company_admin", "王经理")
     before = settings_of(company)
     for url in ("http://10.0.0.5/hooks", "http://localhost:5672/", "http://user:pw@93.184.215.14/hooks"):
         refused = admin.post("/workbench/settings/webhooks", {"url": url, "event_types": ["case.closed"]})
@@ -167,7 +168,7 @@ def test_a_url_the_address_policy_refuses_comes_back_as_typed_with_the_message_a
 
 
 def test_company_staff_get_the_403_page_on_every_settings_page_and_form_and_nothing_changes(platform, company):
-    clerk = member_of(platform, company.tenant_id, "company_staff", "李师傅")
+    clerk = clerk_of(platform, company, "company_staff", "李师傅")
     hook = company.post("/api/v1/webhooks", {"url": PUBLIC_HOOK, "event_types": ["case.closed"]}).json()
     key_id = company.get("/api/v1/keys").json()["data"][0]["id"]
     before = settings_of(company)
@@ -196,7 +197,7 @@ def test_company_staff_get_the_403_page_on_every_settings_page_and_form_and_noth
 
 
 def test_another_companys_key_and_webhook_are_the_404_page_and_stay_as_they_were(platform, company, second_company):
-    admin = member_of(platform, company.tenant_id, "company_admin")
+    admin = clerk_of(platform, company, "company_admin", "王经理")
     hook = second_company.post("/api/v1/webhooks", {"url": PUBLIC_HOOK, "event_types": ["case.closed"]}).json()
     key_id = second_company.get("/api/v1/keys").json()["data"][0]["id"]
     theirs = settings_of(second_company)
@@ -215,7 +216,7 @@ def test_another_companys_key_and_webhook_are_the_404_page_and_stay_as_they_were
 def test_the_settings_are_those_of_the_membership_acted_as_and_staff_of_it_may_not_change_them(
     platform, company, second_company
 ):
-    person = member_of(platform, company.tenant_id, "company_staff", "赵双岗")
+    person = clerk_of(platform, company, "company_staff", "赵双岗")
     with platform.store("gateway").transaction() as session:
         theirs = staff.invite(session, person.phone, "赵双岗", "company_admin", "test", utcnow(),
                               tenant_id=second_company.tenant_id)  # fmt: skip

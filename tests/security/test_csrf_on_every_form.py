@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
-from services.gateway.http import Endpoint
-from services.gateway.service import GatewayService
 from tests.support.infra import wait_for
 from tests.support.people import signed_in_browser, staff_browser, survey_link
+from tests.support.probes import post_page_routes
 from tests.support.settings import PUBLIC_HOOK, settings_of
 
 pytestmark = pytest.mark.integration
@@ -28,17 +26,6 @@ FORM = re.compile(r"<form\b[^>]*method=\"post\"[^>]*>(.*?)</form>", re.S | re.I)
 CLAIM = "c" * 26  # made up
 COMMUNITY = "政通路社区"  # the victim company's (tests.support.api.new_company)
 HIDDEN_CSRF = '<input type="hidden" name="csrf" value="{{ csrf }}">'
-
-
-def post_page_routes() -> set[str]:
-    """The rule of every POST route a browser's form reaches (the API and Open311 take keys, not cookies)."""
-    rules = set()
-    for attr in dir(GatewayService):
-        for entrypoint in getattr(getattr(GatewayService, attr), ENTRYPOINT_EXTENSIONS_ATTR, ()):
-            form_route = not entrypoint.url.startswith(("/api/", "/open311/"))
-            if isinstance(entrypoint, Endpoint) and entrypoint.method == "POST" and form_route:
-                rules.add(entrypoint.url)
-    return rules
 
 
 @pytest.mark.unit

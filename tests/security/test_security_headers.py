@@ -118,6 +118,7 @@ def test_every_page_and_answer_of_the_gateway_carries_the_security_headers_and_n
             f"/workbench/cases/{case}/photos/{photo}",
         ),
         "/workbench/settings/staff": (admin, "/workbench/settings/staff"),
+        "/workbench/settings/actions": (admin, "/workbench/settings/actions"),
         "/workbench/settings/categories": (admin, "/workbench/settings/categories"),
         "/workbench/settings/notifications": (admin, "/workbench/settings/notifications"),
         "/workbench/settings/surveys": (admin, "/workbench/settings/surveys"),

@@ -7,11 +7,14 @@ import io
 import re
 from datetime import timedelta
 
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from PIL import Image
 
 from services.common.db import utcnow
 from services.gateway import tenants
+from services.gateway.http import Endpoint
 from services.gateway.openapi import spec
+from services.gateway.service import GatewayService
 from tests.support.api import Api, new_company
 from tests.support.infra import Platform, wait_for
 from tests.support.people import claim, confirm
@@ -228,3 +231,14 @@ def marked_victim(platform: Platform) -> Api:
         branch = tenants.create_tenant(session, f"政通路社区党委-{uuid.uuid4().hex[:6]}", "政通路社区")
         company.supervisor = Api(platform, tenants.issue_key(session, branch["tenant_id"], role="supervisor"))
     return company
+
+
+def post_page_routes() -> set[str]:
+    """The rule of every POST route a browser's form reaches (the API and Open311 take keys, not cookies)."""
+    rules = set()
+    for attr in dir(GatewayService):
+        for entrypoint in getattr(getattr(GatewayService, attr), ENTRYPOINT_EXTENSIONS_ATTR, ()):
+            form_route = not entrypoint.url.startswith(("/api/", "/open311/"))
+            if isinstance(entrypoint, Endpoint) and entrypoint.method == "POST" and form_route:
+                rules.add(entrypoint.url)
+    return rules

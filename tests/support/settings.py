@@ -7,27 +7,13 @@ company's id) must leave it exactly as it was.
 
 from __future__ import annotations
 
-from services.common.db import utcnow
-from services.gateway import staff
 from tests.support.api import Api
-from tests.support.infra import Platform
-from tests.support.people import Resident, phone
 
 SETTINGS_PAGES = ("categories", "notifications", "surveys", "keys", "webhooks")
 #: a literal public address: the address policy accepts it without DNS; nothing is ever sent to it
 PUBLIC_HOOK = "http://93.184.215.14/hooks"
 #: the loopback host the test platform allows (WEBHOOK_ALLOWED_HOSTS), on a port nothing listens on
 ALLOWED_HOOK = "http://127.0.0.1:9/hooks"
-
-
-def member_of(platform: Platform, tenant_id: str, role: str, name: str = "王经理") -> Resident:
-    """A signed-in browser of a person the company has as ``role`` (``.member`` the membership)."""
-    who = phone()
-    with platform.store("gateway").transaction() as session:
-        member = staff.invite(session, who, name, role, "test", utcnow(), tenant_id=tenant_id)
-    browser = Resident(platform, who)
-    browser.member = member
-    return browser
 
 
 def settings_of(company: Api) -> dict:

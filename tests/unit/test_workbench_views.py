@@ -6,6 +6,8 @@ import pytest
 
 from services.gateway.tenants import KEY_PREFIX
 from services.gateway.workbench import actor_name, queue_query, sla_badge
+from services.gateway.workbench_actions import LABELS, NOT_A_CHANGE
+from tests.support.probes import post_page_routes
 
 pytestmark = pytest.mark.unit
 
@@ -46,3 +48,9 @@ def test_actors_are_shown_by_name():
     assert actor_name("resident:5f0c") == "业主"
     machine = f"甲物业/{KEY_PREFIX}ab"  # an API key's actor: the company and the key's shown prefix
     assert actor_name(machine) == machine
+
+
+def test_every_workbench_form_that_changes_something_is_named_in_the_record_of_changes():
+    forms = {rule for rule in post_page_routes() if rule.startswith("/workbench")}
+    assert forms >= NOT_A_CHANGE
+    assert sorted(set(LABELS) ^ (forms - NOT_A_CHANGE)) == []

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request, Response
 from services.common.db import utcnow
 from services.common.errors import Conflict, NotFound, Stale, ValidationFailed
 from services.common.fields import mainland_mobile
-from services.gateway import staff
+from services.gateway import staff, workbench_actions
 from services.gateway.apidoc import Param, Route, page_id
 from services.gateway.http import Answered, endpoint
 from services.gateway.people import MAX_AGE, PeopleRoutes, see_other
@@ -67,7 +67,7 @@ class WorkbenchRoutes(PeopleRoutes, PhotoRoutes):
         chosen = [m for m in found if m.tenant_id] if company else found
         if not chosen:
             raise Answered(workbench_page("workbench_none.html", person, found[0], 403))
-        return person, chosen[0]
+        return person, workbench_actions.acting(request, chosen[0])
 
     def _workbench_message(
         self, person: SignedIn, member: staff.Membership, status: int, heading: str, text: str
@@ -240,12 +240,20 @@ class WorkbenchRoutes(PeopleRoutes, PhotoRoutes):
         admins = [m for m in found if m.is_admin]
         if not admins:
             raise Answered(self._workbench_message(person, found[0], 403, "没有权限", "只有管理员可以管理人员。"))
-        return person, admins[0]
+        return person, workbench_actions.acting(request, admins[0])
 
     @endpoint("GET", "/workbench/settings/staff")
     def workbench_staff(self, request: Request) -> Response:
         person, member = self._people_admin(request)
         return self._people_page(person, member, done=DONE.get(request.args.get("done", "")))
+
+    @endpoint("GET", "/workbench/settings/actions")
+    def workbench_actions_page(self, request: Request) -> Response:
+        """Who changed what at the workbench, newest first (the company's; a supervisor: the community's)."""
+        person, member = self._people_admin(request)
+        with self.db.read() as session:
+            found = workbench_actions.recent(session, member)
+        return workbench_page("workbench_settings_actions.html", person, member, actions=found)
 
     @endpoint("POST", "/workbench/settings/staff")
     def workbench_invite(self, request: Request) -> Response:
@@ -315,6 +323,8 @@ ROUTES: tuple[Route, ...] = (
           None, 303, errors=(403, 404)),
     _page("GET", "/workbench/settings/staff", "Admins: the company's staff (supervisors: the community's)",
           errors=(303, 403)),
+    _page("GET", "/workbench/settings/actions", "Admins: the newest 100 changes made at the workbench, each with "
+          "the person who made it (supervisors: the community's)", errors=(303, 403)),
     _page("POST", "/workbench/settings/staff", "Admins: invite by phone, name and role (form: csrf)", None, 303,
           errors=(403, 409, 422)),
     _page("POST", "/workbench/settings/staff/{membership_id}/revoke", "Admins: revoke a membership (form: csrf)",

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.db import utcnow
 from services.common.errors import Conflict, NotFound, ValidationFailed
-from services.gateway import branch, register, staff
+from services.gateway import branch, register, staff, workbench_actions
 from services.gateway.apidoc import Route, path_id
 from services.gateway.http import Answered, endpoint
 from services.gateway.models import Tenant
@@ -48,7 +48,7 @@ class BranchRoutes(WorkbenchRoutes):
                     person, found[0], 403, "没有权限", "党支部督办页面只对社区党支部的督办人员开放。"
                 )
             )
-        return person, supervising[0]
+        return person, workbench_actions.acting(request, supervising[0])
 
     def _branch_companies(self, community: str) -> dict[str, str]:
         """tenant id → name, for every company of the community (and its party branch's own tenant)."""
