@@ -106,6 +106,22 @@ def queue_query(args: dict[str, str], starting_after: str | None) -> dict[str, A
     return query
 
 
+def number(text: str | None) -> float | int | str | None:
+    """A number typed in a form as a number; an empty field as None; anything else as typed, for the
+    service's schema to refuse with its message."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def field_errors(errors: dict) -> dict[str, str]:
     """A service's field errors as one Chinese line per form field."""
     flat: dict[str, str] = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from services.gateway import pages
+from services.gateway.workbench import number
 from services.gateway.workbench_incidents import in_words
 
 #: The settings sub-nav: (path under /workbench/settings, name), shared by every settings page.
@@ -53,22 +54,6 @@ def said(errors: Mapping[str, str]) -> dict[str, str]:
     first = {name: next((zh for en, zh in WORDS.items() if message.startswith(en)), message)
              for name, message in errors.items()}  # fmt: skip
     return in_words(first)
-
-
-def number(text: str | None) -> float | int | str | None:
-    """A number typed in a form as a number; an empty field as None; anything else as typed, for the
-    service's schema to refuse with its message."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text
 
 
 def sla_errors(errors: Mapping[str, object]) -> dict:

@@ -13,8 +13,8 @@ from datetime import datetime
 
 from werkzeug.datastructures import MultiDict
 
-from services.gateway import pages
-from services.gateway.workbench import parse_time
+from services.gateway import calendar_page, pages
+from services.gateway.workbench import number, parse_time
 
 SKILL_NAMES = {
     "visit": "回访",
@@ -30,31 +30,11 @@ SKILL_NAMES = {
     "appliance_repair": "小家电维修",
     "fire_safety": "消防",
 }
-ACTIVITY_KIND_NAMES = {
-    "free_clinic": "义诊",
-    "haircut": "义务理发",
-    "knife_sharpening": "磨刀",
-    "appliance_repair": "维修小家电",
-    "red_film": "红色电影",
-    "fire_safety_talk": "消防讲座",
-    "red_song": "红歌",
-    "other": "其他",
-}
+ACTIVITY_KIND_NAMES = calendar_page.KINDS | {"other": "其他"}  # the calendar's words; "other" named as a choice
 ACTIVITY_STATES = {"draft": "草稿", "published": "已发布", "cancelled": "已取消"}
 SIGNUP_STATES = {"confirmed": "已报名", "waiting": "候补", "cancelled": "已取消"}
 WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 WHEN = {"upcoming": "未开始", "past": "已开始 / 已结束"}
-
-
-def whole(text: str | None) -> int | str | None:
-    """A typed whole number as a number; anything else as typed, for the service to refuse in words."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return text
 
 
 def _drop_none(payload: dict) -> dict:
@@ -108,8 +88,8 @@ def activity_payload(form: Mapping[str, str]) -> dict:
         "place": form.get("place", ""),
         "starts_at": form.get("starts_at", "").strip() or None,
         "ends_at": form.get("ends_at", "").strip() or None,
-        "capacity": whole(form.get("capacity")),
-        "shifts": [_drop_none({"name": shift, "needed": whole(form.get("shift_needed")) or 1})] if shift else [],
+        "capacity": number(form.get("capacity")),
+        "shifts": [_drop_none({"name": shift, "needed": number(form.get("shift_needed")) or 1})] if shift else [],
         "publish": False,
     }
     return _drop_none(payload)
@@ -123,9 +103,9 @@ def series_payload(form: Mapping[str, str]) -> dict:
         "description": form.get("description", "").strip() or None,
         "estate_ids": [form["estate_id"]] if form.get("estate_id") else [],
         "place": form.get("place", ""),
-        "capacity": whole(form.get("capacity")),
+        "capacity": number(form.get("capacity")),
         "frequency": "weekly",
-        "weekday": whole(form.get("weekday")),
+        "weekday": number(form.get("weekday")),
         "start": form.get("start", "").strip() or None,
         "end": form.get("end", "").strip() or None,
         "starts_on": form.get("starts_on", "").strip() or None,

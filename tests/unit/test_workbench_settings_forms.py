@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from services.gateway.workbench import number
 from services.gateway.workbench_settings import (
     category_payload,
-    number,
     quiet_errors,
     said,
     sla_errors,
