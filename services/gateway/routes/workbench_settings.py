@@ -294,14 +294,14 @@ ROUTES: tuple[Route, ...] = (
           "reminder_after_hours) as PUT /api/v1/survey-settings", None, 303, errors=(403, 422)),
     _page("GET", "/workbench/settings/keys", "Admins: the company's API keys (prefixes only)", errors=(303, 403)),
     _page("POST", "/workbench/settings/keys", "Admins: issue a key (form: csrf, role, rate_limit); the key is on "
-          "this answer only", None, 201, errors=(403, 422)),
+          "this answer only", None, 201, errors=(303, 403, 422)),
     _page("POST", "/workbench/settings/keys/{key_id}/revoke", "Admins: revoke a key (form: csrf)", None, 303,
           params=(KEY,), errors=(403, 404)),
     _page("GET", "/workbench/settings/webhooks", "Admins: the company's webhooks with their last delivery",
           errors=(303, 403)),
     _page("POST", "/workbench/settings/webhooks", "Admins: subscribe a URL (form: csrf, url, event_types); the "
           "secret is on this answer only; a URL the address policy refuses is a 422", None, 201,
-          errors=(403, 409, 422)),
+          errors=(303, 403, 409, 422)),
     _page("GET", "/workbench/settings/webhooks/{webhook_id}", "Admins: a webhook and its recent deliveries",
           params=(WEBHOOK,), errors=(303, 403, 404)),
     _page("POST", "/workbench/settings/webhooks/{webhook_id}/delete", "Admins: delete a webhook (form: csrf)", None,
@@ -309,5 +309,5 @@ ROUTES: tuple[Route, ...] = (
     _page("POST", "/workbench/settings/webhooks/{webhook_id}/enable", "Admins: enable a disabled webhook again "
           "(form: csrf)", None, 303, params=(WEBHOOK,), errors=(403, 404)),
     _page("POST", "/workbench/settings/webhooks/{webhook_id}/secret", "Admins: rotate the secret (form: csrf); "
-          "the new one is on this answer only", None, 200, params=(WEBHOOK,), errors=(403, 404)),
+          "the new one is on this answer only", None, 200, params=(WEBHOOK,), errors=(303, 403, 404)),
 )  # fmt: skip
