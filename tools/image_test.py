@@ -77,6 +77,10 @@ APT_TOOLS = {  # command -> Debian package
     "fuse-overlayfs": "fuse-overlayfs",
     "catatonit": "catatonit",  # compose's `init: true`
 }
+# Helpers Podman runs from its own directory, not from PATH. netavark is the network backend this
+# run's containers.conf names; with --no-install-recommends, podman's package does not pull it in
+# (seen on a fresh machine: "could not find netavark", every podman command exited 125).
+APT_HELPERS = {Path("/usr/lib/podman/netavark"): "netavark"}
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 POSTGRES_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 AMQP_BASE = "amqp://guest:guest@127.0.0.1:5672/"
@@ -205,8 +209,10 @@ def free_port() -> int:
 
 
 def ensure_tools() -> str:
+    search = os.environ["PATH"] + ":/usr/sbin:/sbin"
     missing = sorted(
-        {pkg for cmd, pkg in APT_TOOLS.items() if not shutil.which(cmd, path=os.environ["PATH"] + ":/usr/sbin:/sbin")}
+        {pkg for cmd, pkg in APT_TOOLS.items() if not shutil.which(cmd, path=search)}
+        | {pkg for helper, pkg in APT_HELPERS.items() if not helper.exists()}
     )
     if missing:
         if os.geteuid() != 0 or not shutil.which("apt-get"):
