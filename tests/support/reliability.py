@@ -1,13 +1,16 @@
 """Fakes for the reliability core's fast tests: a broker that records what it was asked to publish,
-and a requests-service database on SQLite with its outbox, inbox and dead-letter tables."""
+a requests-service database on SQLite with its outbox, inbox and dead-letter tables, and events
+staged in its outbox."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from services.common import outbox
 from services.common.broker import BatchResult, Outgoing, PublishError
 from services.common.db import Store, make_engine
-from services.requests.models import Base
+from services.common.envelope import make_event
+from services.requests.models import Base, Outbox
 
 
 class FakePublisher:
@@ -37,3 +40,16 @@ def requests_store(directory: Path) -> Store:
     store = Store(make_engine(f"sqlite:///{directory}/requests.sqlite3"))
     Base.metadata.create_all(store.engine)
     return store
+
+
+def stage(store: Store, n: int, data: dict | None = None) -> list[dict]:
+    """``n`` case.closed events recorded in the outbox in one transaction (``data``, else their number)."""
+    events = [
+        make_event(source_service="requests", type="case.closed", subject=f"c{i}", tenant="t",
+                   data=data if data is not None else {"i": i})
+        for i in range(n)
+    ]  # fmt: skip
+    with store.transaction() as session:
+        for event in events:
+            outbox.record(session, Outbox, event)
+    return events

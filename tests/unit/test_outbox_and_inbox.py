@@ -8,7 +8,7 @@ from services.common.broker import PublishError
 from services.common.database import Access
 from services.common.envelope import make_event
 from services.requests.models import DeadLetter, Inbox, Outbox
-from tests.support.reliability import FakePublisher, requests_store
+from tests.support.reliability import FakePublisher, requests_store, stage
 
 pytestmark = pytest.mark.unit
 
@@ -18,17 +18,6 @@ def store(tmp_path):
     store = requests_store(tmp_path)
     yield store
     store.engine.dispose()
-
-
-def stage(store, n):
-    events = [
-        make_event(source_service="requests", type="case.closed", subject=f"c{i}", tenant="t", data={"i": i})
-        for i in range(n)
-    ]
-    with store.transaction() as session:
-        for event in events:
-            outbox.record(session, Outbox, event)
-    return events
 
 
 def pending(store):

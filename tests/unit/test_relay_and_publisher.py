@@ -12,9 +12,8 @@ from sqlalchemy import select
 
 from services.common import broker, metrics, outbox
 from services.common.broker import BatchResult, ConfirmingPublisher, Outgoing, PublishError
-from services.common.envelope import make_event
 from services.requests.models import Outbox
-from tests.support.reliability import FakePublisher, requests_store
+from tests.support.reliability import FakePublisher, requests_store, stage
 
 pytestmark = pytest.mark.unit
 
@@ -340,16 +339,7 @@ def store(tmp_path):
     yield store
     store.engine.dispose()
 
-
-def staged(store, n):
-    events = [
-        make_event(source_service="requests", type="case.closed", subject=f"c{i}", tenant="t", data={"名": "张"})
-        for i in range(n)
-    ]
-    with store.transaction() as session:
-        for event in events:
-            outbox.record(session, Outbox, event)
-    return events
+CHINESE = {"名": "张"}  # published as UTF-8 JSON
 
 
 def rows(store):
@@ -366,7 +356,7 @@ class Unconfirmed(FakePublisher):
 
 
 def test_the_relay_records_each_rows_fate(store):
-    events = staged(store, 5)
+    events = stage(store, 5, CHINESE)
     ids = [e["id"] for e in events]
     woken = []
     store.on_commit(lambda: woken.append(1))
@@ -391,7 +381,7 @@ def test_the_relay_records_each_rows_fate(store):
 
 
 def test_a_message_the_broker_never_confirmed_stays_pending(store):
-    events = staged(store, 2)
+    events = stage(store, 2, CHINESE)
     relay = outbox.Relay(store, Outbox, Unconfirmed())
     assert relay.run_once() == 1
     found = rows(store)
@@ -400,7 +390,7 @@ def test_a_message_the_broker_never_confirmed_stays_pending(store):
 
 
 def test_the_relay_sends_the_event_itself_as_utf8_json(store):
-    [event] = staged(store, 1)
+    [event] = stage(store, 1, CHINESE)
     publisher = FakePublisher()
     outbox.Relay(store, Outbox, publisher).run_once()
     [out] = publisher.published
@@ -411,7 +401,7 @@ def test_the_relay_sends_the_event_itself_as_utf8_json(store):
 def test_the_backlog_counts_pending_rows_and_the_age_of_the_oldest(store):
     relay = outbox.Relay(store, Outbox, FakePublisher())
     assert relay.backlog() == (0, None)
-    staged(store, 2)
+    stage(store, 2, CHINESE)
     count, age = relay.backlog()
     assert count == 2 and 0 <= age < 60
 
